@@ -1,0 +1,41 @@
+# The two set-up commands: `make repro` and `make test`. Run `make help` for the rest.
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+# Stage commands run `python` and `dvc`: use the project's environment for them.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.DEFAULT_GOAL := help
+.PHONY: help venv repro test lint format lock clean
+
+help:  ## Show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(INSTALLED): requirements.lock pyproject.toml
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(PYTHON) -m pip install --quiet --no-deps --no-build-isolation --editable .
+	touch $@
+
+venv: $(INSTALLED)  ## Create .venv/ from the lock file
+
+repro: $(INSTALLED)  ## Create .venv/ if needed, then run the pipeline (dvc repro)
+	dvc repro
+
+test: $(INSTALLED)  ## Create .venv/ if needed, then run the whole test suite
+	pytest
+
+lint: $(INSTALLED)  ## Check style with ruff
+	ruff check src stages tests benchmarks
+	ruff format --check src stages tests benchmarks
+
+format: $(INSTALLED)  ## Format with ruff
+	ruff format src stages tests benchmarks
+	ruff check --fix src stages tests benchmarks
+
+lock: $(INSTALLED)  ## Re-resolve requirements.lock from pyproject.toml
+	pip-compile --quiet --generate-hashes --allow-unsafe --extra dev --strip-extras \
+		--no-emit-index-url --no-emit-find-links --output-file requirements.lock pyproject.toml
+
+clean:  ## Remove .venv/ and caches (not data or the DVC cache)
+	rm -rf $(VENV) .pytest_cache .ruff_cache dvc_plots

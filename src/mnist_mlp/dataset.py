@@ -1,0 +1,73 @@
+"""The preprocess stage's core: put the MNIST parts together in the original order and split.
+
+Pixels stay ``uint8`` on disk (a quarter of the float64 size); :func:`to_features` turns
+them into the example's features with ``/ 255.`` exactly as the example does -- multiplying
+by ``1 / 255`` differs in the last bit and would change every published number.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import InvalidParameterError
+
+from mnist_mlp.errors import ParamsError
+from mnist_mlp.params import Schema, is_int, is_number
+
+ARRAY_NAMES = ("X_train", "y_train", "X_test", "y_test")
+
+
+def _is_size(value: Any) -> bool:
+    return value is None or (is_int(value) and value > 0) or (is_number(value) and 0 < value < 1)
+
+
+SPLIT_SCHEMA: Schema = {
+    "train_size": (_is_size, "null, an int > 0 or a float in (0, 1)"),
+    "test_size": (_is_size, "null, an int > 0 or a float in (0, 1)"),
+    "shuffle": (lambda v: isinstance(v, bool), "true or false"),
+    "random_state": (lambda v: v is None or is_int(v), "null or an int"),
+    "stratify": (lambda v: isinstance(v, bool), "true or false (stratify by label)"),
+}
+
+
+def combine(
+    train_images: np.ndarray,
+    train_labels: np.ndarray,
+    test_images: np.ndarray,
+    test_labels: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate the official train part, then the test part, as the example's 70,000 rows.
+
+    Returns
+    -------
+    X : ndarray of uint8, shape (n_samples, 784)
+    y : ndarray of uint8, shape (n_samples,)
+    """
+    images = np.concatenate([train_images, test_images])
+    return images.reshape(len(images), -1), np.concatenate([train_labels, test_labels])
+
+
+def split(X: np.ndarray, y: np.ndarray, split_params: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Split with ``train_test_split``; the params use its keyword names.
+
+    ``stratify: true`` stratifies by ``y``. With the defaults (``train_size=60000``,
+    ``test_size=10000``, ``shuffle=False``) this is exactly ``X[:60000]``, ``X[60000:]``.
+
+    Returns
+    -------
+    dict with keys ``X_train``, ``y_train``, ``X_test``, ``y_test``
+    """
+    kwargs = dict(split_params)
+    kwargs["stratify"] = y if kwargs.pop("stratify") else None
+    try:
+        X_train, X_test, y_train, y_test = train_test_split(X, y, **kwargs)
+    except (InvalidParameterError, ValueError) as exc:
+        raise ParamsError(f"split: {exc}") from None
+    return {"X_train": X_train, "y_train": y_train, "X_test": X_test, "y_test": y_test}
+
+
+def to_features(pixels: np.ndarray) -> np.ndarray:
+    """uint8 pixels to float64 features in [0, 1], computed as ``pixels / 255.``."""
+    return pixels / 255.0

@@ -1,0 +1,154 @@
+"""Downloading the MNIST files from a list of mirrors, verified by checksum.
+
+Sources are tried in order -- ``DATA_MIRROR`` first when it is set, then the mirrors from
+``params.yaml`` -- each up to ``retries`` times. A file counts as fetched only when the
+SHA-256 of its *decompressed* content matches, so a mirror that recompressed the same data
+is still accepted and anything else is not. Downloads go to a temporary file that is renamed
+into place only after verification.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.client
+import logging
+import os
+import shutil
+import time
+import urllib.error
+import urllib.request
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from mnist_mlp.errors import FetchError
+from mnist_mlp.files import atomic_path
+
+log = logging.getLogger(__name__)
+
+MIRROR_ENV = "DATA_MIRROR"
+_CHUNK_BYTES = 2**16
+
+
+def sources(mirrors: Sequence[str], env_mirror: str | None) -> list[str]:
+    """The ordered list of sources: ``env_mirror`` (when set) before ``mirrors``."""
+    return ([env_mirror] if env_mirror else []) + list(mirrors)
+
+
+def decompressed_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 hex digest of the decompressed content of a gzip file.
+
+    Raises
+    ------
+    FetchError
+        If the file is not a complete gzip stream.
+    """
+    digest = hashlib.sha256()
+    try:
+        with gzip.open(path, "rb") as stream:
+            while chunk := stream.read(_CHUNK_BYTES):
+                digest.update(chunk)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise FetchError(f"not a complete gzip file ({exc})") from None
+    return digest.hexdigest()
+
+
+def _is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
+
+
+def _download(url: str, target: Path, timeout: float, label: str) -> None:
+    """Stream ``url`` to ``target`` with a progress bar; ``timeout`` bounds every socket wait."""
+    request = urllib.request.Request(url, headers={"User-Agent": "mnist-mlp"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        size = response.headers.get("Content-Length")
+        with (
+            target.open("wb") as out,
+            tqdm(
+                total=int(size) if size else None,
+                unit="B",
+                unit_scale=True,
+                desc=label,
+                leave=False,
+                disable=None,
+            ) as bar,
+        ):
+            while chunk := response.read(_CHUNK_BYTES):
+                out.write(chunk)
+                bar.update(len(chunk))
+
+
+def _copy_once(source: str, name: str, target: Path, timeout: float) -> None:
+    if _is_url(source):
+        _download(source.rstrip("/") + "/" + name, target, timeout, name)
+    else:
+        shutil.copyfile(Path(source) / name, target)
+
+
+def _is_permanent(exc: Exception) -> bool:
+    """Errors that a retry of the same source cannot fix: the file is not there."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return exc.code < 500
+    return isinstance(exc, FileNotFoundError)
+
+
+def fetch_file(
+    name: str,
+    sha256: str,
+    source_list: Sequence[str],
+    destination: str | os.PathLike[str],
+    *,
+    timeout: float = 30.0,
+    retries: int = 3,
+    retry_delay: float = 1.0,
+) -> Path:
+    """Fetch ``name`` from the first source that serves it with the expected checksum.
+
+    Parameters
+    ----------
+    name : str
+        File name, appended to each source (a directory or an http(s) URL prefix).
+    sha256 : str
+        Expected SHA-256 of the decompressed content.
+    source_list : sequence of str
+        Sources in the order they are tried.
+    destination : path-like
+        Directory the verified file is written to.
+    timeout : float
+        Seconds any single network wait may take before the attempt is abandoned.
+    retries : int
+        Attempts per source for transient failures (timeouts, resets, 5xx).
+    retry_delay : float
+        Seconds before the first retry; doubled after each further failure.
+
+    Returns
+    -------
+    Path of the verified file, ``destination / name``.
+    """
+    target = Path(destination) / name
+    failures = []
+    for source in source_list:
+        for attempt in range(1, retries + 1):
+            try:
+                with atomic_path(target) as tmp:
+                    _copy_once(source, name, tmp, timeout)
+                    found = decompressed_sha256(tmp)
+                    if found != sha256:
+                        raise FetchError(f"SHA-256 of decompressed content is {found}")
+                log.info("%s: verified, from %s", name, source)
+                return target
+            # URLError, HTTPError and timeouts are OSErrors; a cut-off body is an HTTPException.
+            except (OSError, http.client.HTTPException, FetchError) as exc:
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                log.warning(
+                    "%s from %s (attempt %d/%d): %s", name, source, attempt, retries, reason
+                )
+                if _is_permanent(exc) or attempt == retries:
+                    failures.append(f"{source}: {reason}")
+                    break
+                time.sleep(retry_delay * 2 ** (attempt - 1))
+    tried = "; ".join(failures) if failures else "no sources configured"
+    raise FetchError(f"{name}: no source served it with SHA-256 {sha256} ({tried})")

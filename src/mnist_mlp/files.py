@@ -1,0 +1,107 @@
+"""Atomic file output shared by all stages.
+
+A stage killed mid-write must never leave a file that a later ``dvc repro`` (or a reader)
+could take for a finished result, so every output is written to a temporary sibling and
+renamed into place only once it is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds.
+
+    The temporary name starts with a dot and ends in ``.tmp``, so it is recognisable and
+    never collides with a real output. On any exception it is removed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary directory beside ``path``; it replaces ``path`` if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_json(path: str | os.PathLike[str], obj: Mapping[str, Any]) -> None:
+    """Write ``obj`` as indented JSON with sorted keys (stable bytes for DVC hashes)."""
+    write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+
+
+def write_csv(
+    path: str | os.PathLike[str], header: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """Write a CSV with a header row atomically."""
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as stream:
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def read_csv_columns(path: str | os.PathLike[str]) -> dict[str, list[str]]:
+    """Read a CSV written by :func:`write_csv` into ``{column: [values as str]}``."""
+    with Path(path).open(newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    if not rows:
+        return {}
+    return {key: [row[key] for row in rows] for key in rows[0]}
+
+
+def save_figure(path: str | os.PathLike[str], figure: Figure) -> None:
+    """Save ``figure`` as PNG atomically, without metadata that would vary between runs."""
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", metadata={"Software": None})
+
+
+def save_arrays(directory: str | os.PathLike[str], arrays: Mapping[str, np.ndarray]) -> None:
+    """Save each array as ``<name>.npy`` in ``directory``, replacing it atomically.
+
+    Plain ``.npy`` files (not ``.npz``) because a zip archive stores the write time,
+    which would make identical data hash differently on every run.
+    """
+    with atomic_directory(directory) as tmp:
+        for name, array in arrays.items():
+            np.save(tmp / f"{name}.npy", array, allow_pickle=False)
+
+
+def load_arrays(directory: str | os.PathLike[str], names: Iterable[str]) -> dict[str, np.ndarray]:
+    """Load ``<name>.npy`` for each name from ``directory`` (never unpickling objects)."""
+    return {name: np.load(Path(directory) / f"{name}.npy", allow_pickle=False) for name in names}

@@ -1,0 +1,92 @@
+"""Saving and loading the fitted model with skops: safe to load, byte-identical on rerun.
+
+skops stores an estimator as a zip of a JSON schema and ``.npy`` arrays and, unlike
+pickle, refuses on load to build any type that is not on an explicit trusted list, so a
+model pulled from a shared DVC remote cannot run code. Its raw output is not
+reproducible, though: it names members after ``id()`` of the objects and stamps the
+current time on each zip entry. :func:`model_bytes` renumbers the ids in order of
+appearance and writes the zip with a fixed timestamp, which skops loads unchanged.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import skops.io as sio
+from sklearn.neural_network import MLPClassifier
+
+from mnist_mlp.errors import ModelFileError
+from mnist_mlp.files import write_bytes
+
+# Types skops does not trust by default that a fitted MLPClassifier holds (its optimizer,
+# kept so that the model could be trained further). Everything else is skops' default.
+TRUSTED_TYPES = [
+    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+    "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
+]
+_FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def _renumber_ids(node: Any, new_ids: dict[int, int]) -> Any:
+    """Replace every ``__id__`` (and the ``<id>.npy`` file named after it) by a counter."""
+    if isinstance(node, list):
+        return [_renumber_ids(item, new_ids) for item in node]
+    if not isinstance(node, dict):
+        return node
+    result = {}
+    for key, value in node.items():
+        if key == "__id__":
+            value = new_ids.setdefault(value, len(new_ids))
+        elif key == "file":
+            value = f"{new_ids.setdefault(int(Path(value).stem), len(new_ids))}.npy"
+        result[key] = _renumber_ids(value, new_ids)
+    return result
+
+
+def model_bytes(model: MLPClassifier) -> bytes:
+    """The skops serialization of ``model`` with deterministic member names and times."""
+    with zipfile.ZipFile(io.BytesIO(sio.dumps(model))) as raw:
+        new_ids: dict[int, int] = {}
+        schema = _renumber_ids(json.loads(raw.read("schema.json")), new_ids)
+        members = {"schema.json": json.dumps(schema, indent=2).encode()}
+        for old_id, new_id in new_ids.items():
+            if f"{old_id}.npy" in raw.namelist():
+                members[f"{new_id}.npy"] = raw.read(f"{old_id}.npy")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as out:
+        for name in sorted(members):
+            info = zipfile.ZipInfo(name, date_time=_FIXED_DATE_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            out.writestr(info, members[name])
+    return buffer.getvalue()
+
+
+def save_model(path: str | os.PathLike[str], model: MLPClassifier) -> None:
+    """Write ``model`` to ``path`` (skops format) atomically."""
+    write_bytes(path, model_bytes(model))
+
+
+def load_model(path: str | os.PathLike[str]) -> MLPClassifier:
+    """Load an ``MLPClassifier`` saved by :func:`save_model`, trusting only known types.
+
+    Raises
+    ------
+    ModelFileError
+        If the file is missing, is not a skops archive, names a type outside the trusted
+        list, or does not hold an ``MLPClassifier``.
+    """
+    try:
+        model = sio.load(path, trusted=TRUSTED_TYPES)
+    except sio.exceptions.UntrustedTypesFoundException as exc:
+        raise ModelFileError(f"{path}: refusing to load untrusted types {exc}") from None
+    except Exception as exc:  # skops raises many types on a damaged archive
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelFileError(f"{path}: not a valid skops model file ({reason})") from None
+    if not isinstance(model, MLPClassifier):
+        raise ModelFileError(f"{path}: holds a {type(model).__name__}, expected MLPClassifier")
+    return model

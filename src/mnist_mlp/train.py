@@ -1,0 +1,163 @@
+"""The train stage's core: build ``MLPClassifier(**params["train"])``, fit it, record each epoch.
+
+The per-epoch record (loss, train and test accuracy, validation score) is taken by a hook
+at the end of each epoch of scikit-learn's own ``fit`` loop, after the epoch's weight update
+and before the next shuffle. The hook only reads the model, so the fitted model is
+byte-identical to a plain ``fit()`` -- unlike a ``partial_fit`` loop or ``warm_start`` with
+``max_iter=1``, which reshuffle and reset the optimizer differently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier
+from sklearn.neural_network._multilayer_perceptron import BaseMultilayerPerceptron
+from sklearn.utils._param_validation import InvalidParameterError
+from tqdm import tqdm
+
+from mnist_mlp.errors import ParamsError
+from mnist_mlp.params import is_int
+
+log = logging.getLogger(__name__)
+
+# Constructor arguments that change nothing about the fitted model are not params.
+NOT_PARAMS = frozenset({"verbose", "warm_start"})
+TRAIN_PARAM_NAMES = tuple(sorted(set(MLPClassifier().get_params()) - NOT_PARAMS))
+
+
+def build_classifier(train_params: dict[str, Any]) -> MLPClassifier:
+    """``MLPClassifier(**train_params)``, checked by scikit-learn before any training.
+
+    ``hidden_layer_sizes`` may be an int or a list (``-S train.hidden_layer_sizes=100`` or
+    ``=[100,50]``); a list becomes a tuple, as in the example.
+
+    Raises
+    ------
+    ParamsError
+        Naming the param and what is allowed, for an unknown key or an invalid value.
+    """
+    unknown = sorted(set(train_params) - set(TRAIN_PARAM_NAMES))
+    if unknown:
+        raise ParamsError(
+            f"train.{unknown[0]}: unknown param; MLPClassifier takes {', '.join(TRAIN_PARAM_NAMES)}"
+        )
+    kwargs = dict(train_params)
+    sizes = kwargs.get("hidden_layer_sizes", (100,))
+    sizes = list(sizes) if isinstance(sizes, list | tuple) else [sizes]
+    if not sizes or not all(is_int(size) and size > 0 for size in sizes):
+        raise ParamsError(
+            f"train.hidden_layer_sizes = {kwargs.get('hidden_layer_sizes')!r}, "
+            "expected an int > 0 or a non-empty list of ints > 0"
+        )
+    kwargs["hidden_layer_sizes"] = tuple(sizes)
+    classifier = MLPClassifier(**kwargs)
+    try:
+        classifier._validate_params()
+    except InvalidParameterError as exc:
+        raise ParamsError(f"train: {exc}") from None
+    return classifier
+
+
+@dataclass
+class History:
+    """What happened in each epoch; row ``i`` is epoch ``i + 1``."""
+
+    loss: list[float] = field(default_factory=list)
+    train_accuracy: list[float] = field(default_factory=list)
+    test_accuracy: list[float] = field(default_factory=list)
+    validation_score: list[float] = field(default_factory=list)
+    first_layer: list[np.ndarray] = field(default_factory=list)
+
+    def rows(self) -> list[tuple[int, float]]:
+        """``(epoch, loss)`` rows for ``loss.csv``."""
+        return [(epoch, loss) for epoch, loss in enumerate(self.loss, start=1)]
+
+    def accuracy_rows(self) -> list[tuple[Any, ...]]:
+        """``(epoch, train_accuracy, test_accuracy[, validation_score])`` rows."""
+        columns = [self.train_accuracy, self.test_accuracy]
+        if self.validation_score:
+            columns.append(self.validation_score)
+        return [
+            (epoch, *values) for epoch, values in enumerate(zip(*columns, strict=True), start=1)
+        ]
+
+    def accuracy_header(self) -> list[str]:
+        header = ["epoch", "train_accuracy", "test_accuracy"]
+        return header + (["validation_score"] if self.validation_score else [])
+
+
+@contextlib.contextmanager
+def _after_each_epoch(callback: Callable[[MLPClassifier], None]) -> Iterator[None]:
+    """Call ``callback(model)`` at the end of every epoch of the stochastic solvers."""
+    original = BaseMultilayerPerceptron._update_no_improvement_count
+
+    def hooked(self: BaseMultilayerPerceptron, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        callback(self)
+
+    BaseMultilayerPerceptron._update_no_improvement_count = hooked
+    try:
+        yield
+    finally:
+        BaseMultilayerPerceptron._update_no_improvement_count = original
+
+
+def fit(
+    classifier: MLPClassifier,
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+) -> tuple[MLPClassifier, History]:
+    """Fit ``classifier`` on the training set, recording each epoch.
+
+    Parameters
+    ----------
+    X_train, X_test : ndarray of shape (n_samples, n_features), float
+    y_train, y_test : ndarray of shape (n_samples,)
+
+    Returns
+    -------
+    The fitted classifier and its :class:`History`. ``lbfgs`` has no epochs: its history
+    holds the final state as its only row.
+    """
+    history = History()
+    bar = tqdm(total=classifier.max_iter, desc="train", unit="epoch", leave=False, disable=None)
+
+    def record(model: MLPClassifier) -> None:
+        history.loss.append(float(model.loss_))
+        history.train_accuracy.append(float(model.score(X_train, y_train)))
+        history.test_accuracy.append(float(model.score(X_test, y_test)))
+        if model.validation_scores_:
+            history.validation_score.append(float(model.validation_scores_[-1]))
+        history.first_layer.append(model.coefs_[0].copy())
+        log.info(
+            "epoch %d: loss %.8f, train accuracy %.6f, test accuracy %.6f",
+            len(history.loss),
+            history.loss[-1],
+            history.train_accuracy[-1],
+            history.test_accuracy[-1],
+        )
+        bar.update()
+
+    with bar, _after_each_epoch(record), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        classifier.fit(X_train, y_train)
+    for warning in caught:
+        if issubclass(warning.category, ConvergenceWarning):
+            log.info("not converged (expected with a small max_iter): %s", warning.message)
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    if not history.loss:
+        record(classifier)
+    return classifier, history

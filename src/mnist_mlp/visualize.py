@@ -1,0 +1,103 @@
+"""The visualize stage's core: the example's first-layer weight grid and the training curves.
+
+Figures are built with :class:`matplotlib.figure.Figure` directly rather than pyplot, so no
+global figure state is kept and nothing ever tries to open a window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+
+from mnist_mlp.idx import IMAGE_SHAPE
+from mnist_mlp.params import Schema, is_int, is_number, positive_int
+
+VISUALIZE_SCHEMA: Schema = {
+    "rows": (positive_int, "an int >= 1"),
+    "cols": (positive_int, "an int >= 1"),
+    "neurons": (
+        lambda v: v is None or (isinstance(v, list) and all(is_int(i) and i >= 0 for i in v)),
+        "null (the first rows*cols neurons) or a list of neuron indices >= 0",
+    ),
+    "scale": (lambda v: is_number(v) and v > 0, "a number > 0 (the example uses 0.5)"),
+    "cmap": (lambda v: v in matplotlib.colormaps, "a matplotlib colormap name, e.g. gray"),
+}
+
+
+def weight_grid_figure(
+    first_layer: np.ndarray,
+    rows: int = 4,
+    cols: int = 4,
+    neurons: Sequence[int] | None = None,
+    scale: float = 0.5,
+    cmap: str = "gray",
+) -> Figure:
+    """Draw first-layer weights as 28x28 images in a grid, exactly as the example does.
+
+    Parameters
+    ----------
+    first_layer : ndarray of shape (784, n_hidden)
+        ``model.coefs_[0]``.
+    rows, cols : int
+        Grid size. Cells beyond the drawn neurons stay empty.
+    neurons : sequence of int, optional
+        Which hidden units to draw; default the first ``rows * cols``. Indices past the
+        layer's size are skipped, so a grid larger than the layer shows what exists.
+    scale : float
+        The colour range is ``scale * (min, max)`` of the whole layer.
+    cmap : str
+        Matplotlib colormap name.
+    """
+    n_hidden = first_layer.shape[1]
+    if neurons is None:
+        neurons = range(rows * cols)
+    shown = [n for n in neurons if n < n_hidden][: rows * cols]
+    vmin, vmax = first_layer.min(), first_layer.max()
+    figure = Figure()
+    axes = figure.subplots(rows, cols, squeeze=False)
+    for index, ax in enumerate(axes.ravel()):
+        if index < len(shown):
+            ax.matshow(
+                first_layer[:, shown[index]].reshape(IMAGE_SHAPE),
+                cmap=cmap,
+                vmin=scale * vmin,
+                vmax=scale * vmax,
+            )
+            ax.set_xticks(())
+            ax.set_yticks(())
+        else:
+            ax.set_axis_off()
+    return figure
+
+
+def curves_figure(
+    loss: dict[str, Sequence[Any]], accuracy: dict[str, Sequence[Any]] | None = None
+) -> Figure:
+    """Training loss per epoch, and accuracies per epoch beside it when given.
+
+    Parameters
+    ----------
+    loss : {"epoch": [...], "loss": [...]}
+    accuracy : {"epoch": [...], "<name>": [...], ...}, optional
+    """
+    figure = Figure(figsize=(10, 4) if accuracy else (5, 4), layout="constrained")
+    axes = figure.subplots(1, 2 if accuracy else 1, squeeze=False).ravel()
+    epochs = np.asarray(loss["epoch"], dtype=int)
+    axes[0].plot(epochs, np.asarray(loss["loss"], dtype=float), marker="o")
+    axes[0].set(xlabel="epoch", ylabel="training loss", title="Loss")
+    if accuracy:
+        for name, values in accuracy.items():
+            if name != "epoch":
+                axes[1].plot(
+                    np.asarray(accuracy["epoch"], dtype=int),
+                    np.asarray(values, dtype=float),
+                    marker="o",
+                    label=name,
+                )
+        axes[1].set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
+        axes[1].legend()
+    return figure

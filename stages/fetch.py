@@ -1,0 +1,36 @@
+"""fetch: download the four MNIST IDX files into the output directory, verified by SHA-256."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from mnist_mlp.cli import argument_parser, run_stage
+from mnist_mlp.fetch import MIRROR_ENV, fetch_file, sources
+from mnist_mlp.files import atomic_directory
+from mnist_mlp.params import FETCH_SCHEMA, check_section, load_section
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argument_parser(__doc__)
+    parser.add_argument("--out", required=True, help="directory for the verified .gz files")
+    args = parser.parse_args(argv)
+
+    params = load_section(args.params, "fetch")
+    check_section(params, FETCH_SCHEMA, "fetch", args.params)
+    source_list = sources(params["mirrors"], os.environ.get(MIRROR_ENV))
+    with atomic_directory(args.out) as tmp:
+        for item in params["files"]:
+            fetch_file(
+                item["name"],
+                item["sha256"],
+                source_list,
+                tmp,
+                timeout=params["timeout"],
+                retries=params["retries"],
+                retry_delay=params["retry_delay"],
+            )
+
+
+if __name__ == "__main__":
+    run_stage(main)

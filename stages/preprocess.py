@@ -1,0 +1,36 @@
+"""preprocess: decode and validate the IDX files, then split as ``train_test_split`` does."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from mnist_mlp.cli import argument_parser, run_stage
+from mnist_mlp.dataset import SPLIT_SCHEMA, combine, split
+from mnist_mlp.files import save_arrays
+from mnist_mlp.idx import read_pair
+from mnist_mlp.params import check_section, load_section
+
+log = logging.getLogger(__name__)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argument_parser(__doc__)
+    for name in ("train-images", "train-labels", "test-images", "test-labels"):
+        parser.add_argument(f"--{name}", required=True, help=f"gzip IDX file of {name}")
+    parser.add_argument("--out", required=True, help="directory for X_/y_train/test .npy files")
+    args = parser.parse_args(argv)
+
+    params = load_section(args.params, "split")
+    check_section(params, SPLIT_SCHEMA, "split", args.params)
+    X, y = combine(
+        *read_pair(args.train_images, args.train_labels),
+        *read_pair(args.test_images, args.test_labels),
+    )
+    arrays = split(X, y, params)
+    save_arrays(args.out, arrays)
+    log.info("%d training and %d test samples", len(arrays["y_train"]), len(arrays["y_test"]))
+
+
+if __name__ == "__main__":
+    run_stage(main)

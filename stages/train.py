@@ -1,0 +1,38 @@
+"""train: fit ``MLPClassifier(**params["train"])`` and record every epoch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from mnist_mlp.cli import argument_parser, run_stage
+from mnist_mlp.dataset import ARRAY_NAMES, to_features
+from mnist_mlp.files import load_arrays, write_csv
+from mnist_mlp.model_file import save_model
+from mnist_mlp.params import load_section
+from mnist_mlp.train import build_classifier, fit
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argument_parser(__doc__)
+    parser.add_argument("--data", required=True, help="directory written by preprocess")
+    parser.add_argument("--model", required=True, help="output model file (skops)")
+    parser.add_argument("--loss", required=True, help="output CSV: epoch,loss")
+    parser.add_argument("--accuracy", required=True, help="output CSV: per-epoch accuracies")
+    args = parser.parse_args(argv)
+
+    classifier = build_classifier(load_section(args.params, "train"))
+    arrays = load_arrays(args.data, ARRAY_NAMES)
+    model, history = fit(
+        classifier,
+        to_features(arrays["X_train"]),
+        arrays["y_train"],
+        to_features(arrays["X_test"]),
+        arrays["y_test"],
+    )
+    save_model(args.model, model)
+    write_csv(args.loss, ["epoch", "loss"], history.rows())
+    write_csv(args.accuracy, history.accuracy_header(), history.accuracy_rows())
+
+
+if __name__ == "__main__":
+    run_stage(main)

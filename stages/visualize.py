@@ -1,0 +1,32 @@
+"""visualize: the example's 4x4 first-layer weight grid and the training curves."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from mnist_mlp.cli import argument_parser, run_stage
+from mnist_mlp.files import read_csv_columns, save_figure
+from mnist_mlp.model_file import load_model
+from mnist_mlp.params import check_section, load_section
+from mnist_mlp.visualize import VISUALIZE_SCHEMA, curves_figure, weight_grid_figure
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argument_parser(__doc__)
+    parser.add_argument("--model", required=True, help="model file written by train")
+    parser.add_argument("--loss", required=True, help="CSV written by train: epoch,loss")
+    parser.add_argument("--accuracy", required=True, help="CSV written by train: accuracies")
+    parser.add_argument("--weights-figure", required=True, help="output PNG of the weight grid")
+    parser.add_argument("--curves-figure", required=True, help="output PNG of loss and accuracy")
+    args = parser.parse_args(argv)
+
+    params = load_section(args.params, "visualize")
+    check_section(params, VISUALIZE_SCHEMA, "visualize", args.params)
+    model = load_model(args.model)
+    save_figure(args.weights_figure, weight_grid_figure(model.coefs_[0], **params))
+    curves = curves_figure(read_csv_columns(args.loss), read_csv_columns(args.accuracy))
+    save_figure(args.curves_figure, curves)
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,175 @@
+"""The fetch core against a real HTTP server on 127.0.0.1 serving generated files."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from mnist_mlp.errors import FetchError
+from mnist_mlp.fetch import decompressed_sha256, fetch_file, sources
+
+NAME = "train-labels-idx1-ubyte.gz"
+CONTENT = random.Random(0).randbytes(20_000)
+GOOD = gzip.compress(CONTENT, mtime=0)
+SHA256 = hashlib.sha256(CONTENT).hexdigest()
+
+Route = Callable[[BaseHTTPRequestHandler], None]
+
+
+def serve(body: bytes, status: int = 200, length: int | None = None) -> Route:
+    def respond(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(status)
+        handler.send_header("Content-Length", str(len(body) if length is None else length))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return respond
+
+
+def hang(seconds: float) -> Route:
+    def respond(handler: BaseHTTPRequestHandler) -> None:
+        time.sleep(seconds)
+
+    return respond
+
+
+class Server:
+    """Routes ``/<mirror>/<name>`` to a response; anything unrouted is a 404."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.hits: list[str] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.hits.append(self.path)
+                server.routes.get(self.path, serve(b"not found", status=404))(self)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def mirror(self, prefix: str, response: Route) -> str:
+        self.routes[f"/{prefix}/{NAME}"] = response
+        return f"{self.url}/{prefix}/"
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    server = Server()
+    thread = threading.Thread(target=server.httpd.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.httpd.shutdown()
+    server.httpd.server_close()
+    thread.join(timeout=5)
+
+
+def fetch(source_list: list[str], destination: Path, **kwargs: float) -> Path:
+    options = {"timeout": 2.0, "retries": 2, "retry_delay": 0.0} | kwargs
+    return fetch_file(NAME, SHA256, source_list, destination, **options)
+
+
+def assert_no_partial_files(directory: Path) -> None:
+    leftovers = [p.name for p in directory.iterdir() if p.name != NAME]
+    assert leftovers == []
+
+
+def test_downloads_and_verifies(server: Server, tmp_path: Path) -> None:
+    path = fetch([server.mirror("a", serve(GOOD))], tmp_path)
+    assert path == tmp_path / NAME
+    assert path.read_bytes() == GOOD
+    assert_no_partial_files(tmp_path)
+
+
+def test_checksum_is_of_decompressed_content(server: Server, tmp_path: Path) -> None:
+    """A mirror that recompressed the same data (other gzip bytes) is still accepted."""
+    recompressed = gzip.compress(CONTENT, compresslevel=1, mtime=12345)
+    assert recompressed != GOOD
+    assert fetch([server.mirror("a", serve(recompressed))], tmp_path).read_bytes() == recompressed
+
+
+def test_checksum_mismatch_falls_back_to_next_mirror(server: Server, tmp_path: Path) -> None:
+    wrong = gzip.compress(b"a different file", mtime=0)
+    source_list = [server.mirror("wrong", serve(wrong)), server.mirror("good", serve(GOOD))]
+    assert fetch(source_list, tmp_path).read_bytes() == GOOD
+    assert server.hits == [f"/wrong/{NAME}"] * 2 + [f"/good/{NAME}"]
+
+
+def test_404_is_not_retried_and_falls_back(server: Server, tmp_path: Path) -> None:
+    source_list = [f"{server.url}/missing/", server.mirror("good", serve(GOOD))]
+    assert fetch(source_list, tmp_path).read_bytes() == GOOD
+    assert server.hits == [f"/missing/{NAME}", f"/good/{NAME}"]
+
+
+def test_server_error_is_retried(server: Server, tmp_path: Path) -> None:
+    responses = iter([serve(b"busy", status=500), serve(GOOD)])
+    server.routes[f"/flaky/{NAME}"] = lambda handler: next(responses)(handler)
+    assert fetch([f"{server.url}/flaky/"], tmp_path).read_bytes() == GOOD
+    assert server.hits == [f"/flaky/{NAME}"] * 2
+
+
+def test_truncated_download_fails_and_leaves_nothing(server: Server, tmp_path: Path) -> None:
+    truncated = serve(GOOD[: len(GOOD) // 2], length=len(GOOD))
+    with pytest.raises(FetchError, match=f"{NAME}: no source served it") as caught:
+        fetch([server.mirror("cut", truncated)], tmp_path)
+    assert "\n" not in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_hanging_server_times_out(server: Server, tmp_path: Path) -> None:
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="timed out"):
+        fetch([server.mirror("slow", hang(3.0))], tmp_path, timeout=0.3, retries=1)
+    assert time.monotonic() - started < 2.5
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_all_sources_failing_names_each(server: Server, tmp_path: Path) -> None:
+    source_list = [f"{server.url}/x/", str(tmp_path / "no-such-dir")]
+    (tmp_path / "out").mkdir()
+    with pytest.raises(FetchError) as caught:
+        fetch(source_list, tmp_path / "out")
+    message = str(caught.value)
+    assert SHA256 in message and f"{server.url}/x/: HTTP Error 404" in message
+    assert "no-such-dir" in message
+
+
+def test_local_directory_source(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / NAME).write_bytes(GOOD)
+    (tmp_path / "out").mkdir()
+    assert fetch([str(mirror)], tmp_path / "out").read_bytes() == GOOD
+
+
+def test_env_mirror_comes_first() -> None:
+    assert sources(["https://a/", "https://b/"], "/data") == ["/data", "https://a/", "https://b/"]
+    assert sources(["https://a/"], None) == ["https://a/"]
+    assert sources(["https://a/"], "") == ["https://a/"]
+
+
+def test_non_gzip_download_is_rejected(server: Server, tmp_path: Path, caplog) -> None:
+    caplog.set_level(logging.WARNING)
+    with pytest.raises(FetchError):
+        fetch([server.mirror("plain", serve(CONTENT))], tmp_path, retries=1)
+    assert "not a complete gzip file" in caplog.text
+
+
+def test_decompressed_sha256(tmp_path: Path) -> None:
+    path = tmp_path / "f.gz"
+    path.write_bytes(GOOD)
+    assert decompressed_sha256(path) == SHA256
