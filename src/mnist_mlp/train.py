@@ -136,7 +136,7 @@ def fit(
         history.loss.append(float(model.loss_))
         history.train_accuracy.append(float(model.score(X_train, y_train)))
         history.test_accuracy.append(float(model.score(X_test, y_test)))
-        if model.validation_scores_:
+        if getattr(model, "validation_scores_", None):
             history.validation_score.append(float(model.validation_scores_[-1]))
         history.first_layer.append(model.coefs_[0].copy())
         log.info(

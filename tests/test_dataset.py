@@ -1,0 +1,66 @@
+"""Combining the MNIST parts and splitting them as the example does."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mnist_mlp.dataset import combine, split, to_features
+from mnist_mlp.errors import ParamsError
+from tests.helpers import tiny_digits
+
+DEFAULT_SPLIT = {
+    "train_size": 30,
+    "test_size": 10,
+    "shuffle": False,
+    "random_state": None,
+    "stratify": False,
+}
+
+
+@pytest.fixture
+def data() -> tuple[np.ndarray, np.ndarray]:
+    train_images, train_labels = tiny_digits(30, seed=0)
+    test_images, test_labels = tiny_digits(10, seed=1)
+    return combine(train_images, train_labels, test_images, test_labels)
+
+
+def test_combine_keeps_train_then_test_order() -> None:
+    train_images, train_labels = tiny_digits(30, seed=0)
+    test_images, test_labels = tiny_digits(10, seed=1)
+    X, y = combine(train_images, train_labels, test_images, test_labels)
+    assert X.shape == (40, 784) and X.dtype == np.uint8
+    np.testing.assert_array_equal(X[:30], train_images.reshape(30, 784))
+    np.testing.assert_array_equal(X[30:], test_images.reshape(10, 784))
+    np.testing.assert_array_equal(y, np.concatenate([train_labels, test_labels]))
+
+
+def test_default_split_is_the_examples_slicing(data) -> None:
+    X, y = data
+    arrays = split(X, y, DEFAULT_SPLIT)
+    np.testing.assert_array_equal(arrays["X_train"], X[:30])
+    np.testing.assert_array_equal(arrays["X_test"], X[30:])
+    np.testing.assert_array_equal(arrays["y_train"], y[:30])
+    np.testing.assert_array_equal(arrays["y_test"], y[30:])
+
+
+def test_stratified_shuffled_split_keeps_class_balance(data) -> None:
+    X, y = data
+    arrays = split(X, y, DEFAULT_SPLIT | {"shuffle": True, "random_state": 0, "stratify": True})
+    assert np.bincount(arrays["y_test"], minlength=10).tolist() == [1] * 10
+    assert len(arrays["y_train"]) == 30
+
+
+def test_impossible_split_names_the_section(data) -> None:
+    X, y = data
+    with pytest.raises(ParamsError, match=r"^split: .*train_size"):
+        split(X, y, DEFAULT_SPLIT | {"train_size": 100})
+
+
+def test_features_are_divided_by_255_exactly() -> None:
+    pixels = np.arange(256, dtype=np.uint8)
+    features = to_features(pixels)
+    assert features.dtype == np.float64
+    np.testing.assert_array_equal(features, pixels / 255.0)
+    # The example divides; multiplying by 1/255 differs in the last bit for some values.
+    assert not np.array_equal(features, pixels * (1 / 255.0))

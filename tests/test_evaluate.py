@@ -1,0 +1,40 @@
+"""The evaluate core: the example's scores and the per-class and confusion data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import confusion_matrix
+
+from mnist_mlp.evaluate import evaluate
+from tests.test_model_file import small_model
+
+
+@pytest.fixture(scope="module")
+def result():
+    model, X = small_model()
+    y = model.predict(X)
+    y[:7] = (y[:7] + 1) % 10  # seven deliberate mistakes
+    return model, X, y, evaluate(model, X, model.predict(X), X, y)
+
+
+def test_scores_are_mean_accuracy_as_model_score(result) -> None:
+    model, X, y, (metrics, _, _) = result
+    assert metrics["train_score"] == 1.0
+    assert metrics["test_score"] == model.score(X, y) == pytest.approx(1 - 7 / len(y))
+    assert set(metrics) == {"train_score", "test_score", "test_precision", "test_recall", "test_f1"}
+
+
+def test_per_class_rows(result) -> None:
+    model, _, y, (_, per_class, _) = result
+    assert [row[0] for row in per_class] == list(model.classes_)
+    assert sum(row[4] for row in per_class) == len(y)
+    assert all(0 <= value <= 1 for row in per_class for value in row[1:4])
+
+
+def test_confusion_pairs_rebuild_the_confusion_matrix(result) -> None:
+    model, X, y, (_, _, confusion) = result
+    actual, predicted = np.array(confusion).T
+    np.testing.assert_array_equal(
+        confusion_matrix(actual, predicted), confusion_matrix(y, model.predict(X))
+    )

@@ -1,0 +1,44 @@
+"""Atomic outputs: a failed write leaves the previous file (or nothing) and no temporary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnist_mlp.files import atomic_directory, atomic_path, load_arrays, save_arrays, write_json
+
+
+def test_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "metrics.json"
+    write_json(target, {"a": 1})
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("killed")
+    assert target.read_text() == '{\n  "a": 1\n}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_failed_directory_write_leaves_nothing(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError), atomic_directory(tmp_path / "prepared") as tmp:
+        (tmp / "X_train.npy").write_bytes(b"half")
+        raise RuntimeError("killed")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_arrays_round_trip_and_replace_the_directory(tmp_path: Path) -> None:
+    directory = tmp_path / "prepared"
+    save_arrays(directory, {"old": np.zeros(1)})
+    arrays = {"X": np.arange(6, dtype=np.uint8).reshape(2, 3), "y": np.array([1, 2], np.uint8)}
+    save_arrays(directory, arrays)
+    assert sorted(p.name for p in directory.iterdir()) == ["X.npy", "y.npy"]
+    loaded = load_arrays(directory, ["X", "y"])
+    for name, array in arrays.items():
+        np.testing.assert_array_equal(loaded[name], array)
+        assert loaded[name].dtype == array.dtype
+
+
+def test_json_is_stable(tmp_path: Path) -> None:
+    write_json(tmp_path / "a.json", {"b": 1, "a": 0.5})
+    assert (tmp_path / "a.json").read_text() == '{\n  "a": 0.5,\n  "b": 1\n}\n'

@@ -1,0 +1,100 @@
+"""Loading and checking params sections."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mnist_mlp.dataset import SPLIT_SCHEMA
+from mnist_mlp.errors import ParamsError
+from mnist_mlp.params import FETCH_SCHEMA, check_section, load_section
+from mnist_mlp.visualize import VISUALIZE_SCHEMA
+from tests.helpers import PROJECT_ROOT
+
+PARAMS = PROJECT_ROOT / "params.yaml"
+
+
+@pytest.mark.parametrize(
+    ("section", "schema"),
+    [("fetch", FETCH_SCHEMA), ("split", SPLIT_SCHEMA), ("visualize", VISUALIZE_SCHEMA)],
+)
+def test_project_params_pass_their_schema(section: str, schema) -> None:
+    check_section(load_section(PARAMS, section), schema, section, PARAMS)
+
+
+def test_missing_section(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text("train: {}\n")
+    with pytest.raises(ParamsError, match="expected a mapping under the top-level key 'split'"):
+        load_section(path, "split")
+
+
+def test_unreadable_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text("split: [unclosed\n")
+    with pytest.raises(ParamsError, match="cannot read params"):
+        load_section(path, "split")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"shufle": True}, r"unknown param split\.shufle; allowed: train_size"),
+        ({"train_size": -5}, r"split\.train_size = -5, expected null, an int > 0"),
+        ({"train_size": 1.5}, r"split\.train_size = 1\.5"),
+        ({"shuffle": "yes"}, r"split\.shuffle = 'yes', expected true or false"),
+        ({"random_state": 1.5}, r"split\.random_state = 1\.5, expected null or an int"),
+        ({"stratify": 1}, r"split\.stratify = 1"),
+    ],
+)
+def test_bad_split_params(change: dict, message: str) -> None:
+    params = load_section(PARAMS, "split") | change
+    with pytest.raises(ParamsError, match=message):
+        check_section(params, SPLIT_SCHEMA, "split", "params.yaml")
+
+
+def test_missing_key_names_it() -> None:
+    params = load_section(PARAMS, "split")
+    del params["shuffle"]
+    with pytest.raises(ParamsError, match=r"missing param split\.shuffle"):
+        check_section(params, SPLIT_SCHEMA, "split", "params.yaml")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"retries": 0}, r"fetch\.retries = 0, expected an int >= 1"),
+        ({"retries": True}, r"fetch\.retries = True"),
+        ({"timeout": -1}, r"fetch\.timeout = -1, expected seconds > 0"),
+        ({"files": [{"name": "a.gz", "sha256": "abc"}]}, r"fetch\.files = .*64 lowercase hex"),
+        ({"files": [{"name": "../a.gz", "sha256": "0" * 64}]}, r"fetch\.files"),
+    ],
+)
+def test_bad_fetch_params(change: dict, message: str) -> None:
+    params = load_section(PARAMS, "fetch") | change
+    with pytest.raises(ParamsError, match=message):
+        check_section(params, FETCH_SCHEMA, "fetch", "params.yaml")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"rows": 0}, r"visualize\.rows = 0, expected an int >= 1"),
+        ({"cmap": "no-such-map"}, r"visualize\.cmap = 'no-such-map', expected a matplotlib"),
+        ({"neurons": [-1]}, r"visualize\.neurons = \[-1\]"),
+        ({"scale": 0}, r"visualize\.scale = 0"),
+    ],
+)
+def test_bad_visualize_params(change: dict, message: str) -> None:
+    params = load_section(PARAMS, "visualize") | change
+    with pytest.raises(ParamsError, match=message):
+        check_section(params, VISUALIZE_SCHEMA, "visualize", "params.yaml")
+
+
+def test_yaml_float_without_dot_is_caught() -> None:
+    """PyYAML reads ``1e-4`` as a string; the check must say so rather than pass it on."""
+    params = load_section(PARAMS, "visualize") | yaml.safe_load("scale: 5e-1")
+    with pytest.raises(ParamsError, match=r"visualize\.scale = '5e-1'"):
+        check_section(params, VISUALIZE_SCHEMA, "visualize", "params.yaml")

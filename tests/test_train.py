@@ -1,0 +1,129 @@
+"""Building the classifier from params, and fitting with the per-epoch record."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.neural_network import MLPClassifier
+
+from mnist_mlp.dataset import to_features
+from mnist_mlp.errors import ParamsError
+from mnist_mlp.model_file import model_bytes
+from mnist_mlp.params import load_section
+from mnist_mlp.train import TRAIN_PARAM_NAMES, build_classifier, fit
+from tests.helpers import PROJECT_ROOT, tiny_digits
+
+PARAMS = load_section(PROJECT_ROOT / "params.yaml", "train")
+
+
+@pytest.fixture(scope="module")
+def data() -> dict[str, np.ndarray]:
+    train_images, y_train = tiny_digits(300, seed=0)
+    test_images, y_test = tiny_digits(100, seed=1)
+    return {
+        "X_train": to_features(train_images.reshape(300, -1)),
+        "y_train": y_train,
+        "X_test": to_features(test_images.reshape(100, -1)),
+        "y_test": y_test,
+    }
+
+
+def fit_with_history(params: dict, data: dict[str, np.ndarray]):
+    return fit(
+        build_classifier(params), data["X_train"], data["y_train"], data["X_test"], data["y_test"]
+    )
+
+
+def test_params_yaml_is_the_examples_classifier() -> None:
+    example = MLPClassifier(
+        hidden_layer_sizes=(50,), max_iter=10, alpha=1e-4, solver="sgd", tol=1e-4,
+        random_state=1, learning_rate_init=0.1,
+    )  # fmt: skip
+    assert build_classifier(PARAMS).get_params() == example.get_params()
+
+
+def test_params_yaml_names_every_training_param() -> None:
+    assert sorted(PARAMS) == sorted(TRAIN_PARAM_NAMES)
+
+
+@pytest.mark.parametrize(("sizes", "expected"), [(100, (100,)), ([100, 50], (100, 50))])
+def test_hidden_layer_sizes_from_an_int_or_a_list(sizes, expected) -> None:
+    assert build_classifier(PARAMS | {"hidden_layer_sizes": sizes}).hidden_layer_sizes == expected
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"learning_rate_initial": 0.1}, r"train\.learning_rate_initial: unknown param"),
+        ({"verbose": 10}, r"train\.verbose: unknown param"),
+        ({"solver": "newton"}, r"'solver' parameter .* among \{.*'sgd'.*\}\. Got 'newton'"),
+        ({"alpha": "1e-4"}, r"'alpha' parameter .* float .* Got '1e-4'"),
+        ({"max_iter": 0}, r"'max_iter' parameter .* int in the range \[1, inf\)"),
+        ({"hidden_layer_sizes": -5}, r"train\.hidden_layer_sizes = -5, expected an int > 0"),
+        ({"hidden_layer_sizes": [50, 0]}, r"train\.hidden_layer_sizes = \[50, 0\]"),
+        ({"hidden_layer_sizes": []}, r"train\.hidden_layer_sizes = \[\]"),
+    ],
+)
+def test_bad_train_params_fail_before_training(change: dict, message: str) -> None:
+    with pytest.raises(ParamsError, match=message) as caught:
+        build_classifier(PARAMS | change)
+    assert "\n" not in str(caught.value)
+
+
+def test_history_is_one_row_per_epoch(data) -> None:
+    model, history = fit_with_history(PARAMS | {"max_iter": 4}, data)
+    assert model.n_iter_ == 4
+    assert history.loss == model.loss_curve_
+    assert history.rows()[0] == (1, model.loss_curve_[0])
+    assert len(history.train_accuracy) == len(history.test_accuracy) == 4
+    assert history.train_accuracy[-1] == model.score(data["X_train"], data["y_train"])
+    assert history.test_accuracy[-1] == model.score(data["X_test"], data["y_test"])
+    np.testing.assert_array_equal(history.first_layer[-1], model.coefs_[0])
+    assert history.accuracy_header() == ["epoch", "train_accuracy", "test_accuracy"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{}, {"solver": "adam"}, {"early_stopping": True, "max_iter": 6}, {"shuffle": False}],
+    ids=["sgd", "adam", "early-stopping", "no-shuffle"],
+)
+def test_recording_leaves_the_model_byte_identical_to_plain_fit(data, change: dict) -> None:
+    params = PARAMS | {"max_iter": 4} | change
+    recorded, _ = fit_with_history(params, data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = build_classifier(params).fit(data["X_train"], data["y_train"])
+    assert model_bytes(recorded) == model_bytes(plain)
+
+
+def test_early_stopping_records_validation_score(data) -> None:
+    model, history = fit_with_history(PARAMS | {"early_stopping": True, "max_iter": 3}, data)
+    assert history.validation_score == model.validation_scores_
+    assert history.accuracy_header()[-1] == "validation_score"
+    assert len(history.accuracy_rows()[0]) == 4
+
+
+def test_lbfgs_records_the_final_state(data) -> None:
+    model, history = fit_with_history(PARAMS | {"solver": "lbfgs", "max_iter": 5}, data)
+    assert history.loss == [model.loss_]
+    assert len(history.accuracy_rows()) == 1
+
+
+def test_convergence_warning_becomes_one_info_line(data, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="mnist_mlp.train")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning escaping fit() would fail the test
+        fit_with_history(PARAMS | {"max_iter": 2}, data)
+    lines = [r.getMessage() for r in caplog.records if "not converged" in r.getMessage()]
+    assert len(lines) == 1 and "Maximum iterations (2)" in lines[0]
+
+
+def test_hook_is_removed_after_fit(data) -> None:
+    from sklearn.neural_network._multilayer_perceptron import BaseMultilayerPerceptron
+
+    original = BaseMultilayerPerceptron._update_no_improvement_count
+    fit_with_history(PARAMS | {"max_iter": 1}, data)
+    assert BaseMultilayerPerceptron._update_no_improvement_count is original

@@ -1,0 +1,67 @@
+"""The weight grid as the example draws it, and the curves figure."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from mnist_mlp.visualize import curves_figure, weight_grid_figure
+
+
+@pytest.fixture
+def first_layer() -> np.ndarray:
+    return np.random.default_rng(0).normal(size=(784, 20))
+
+
+def png_bytes(figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def test_grid_draws_the_first_neurons_with_half_the_range(first_layer) -> None:
+    figure = weight_grid_figure(first_layer, rows=4, cols=4, scale=0.5)
+    axes = figure.axes
+    assert len(axes) == 16
+    for neuron, ax in enumerate(axes):
+        image = ax.get_images()[0]
+        np.testing.assert_array_equal(image.get_array(), first_layer[:, neuron].reshape(28, 28))
+        assert image.get_clim() == (0.5 * first_layer.min(), 0.5 * first_layer.max())
+        assert ax.get_xticks().size == 0 and ax.get_yticks().size == 0
+
+
+def test_grid_larger_than_the_layer_shows_what_exists(first_layer) -> None:
+    figure = weight_grid_figure(first_layer[:, :5], rows=3, cols=3)
+    drawn = [ax for ax in figure.axes if ax.get_images()]
+    assert len(drawn) == 5
+    assert not any(ax.axison for ax in figure.axes[5:])
+
+
+def test_chosen_neurons(first_layer) -> None:
+    figure = weight_grid_figure(first_layer, rows=1, cols=2, neurons=[7, 99, 3])
+    shown = [ax.get_images()[0].get_array() for ax in figure.axes]
+    np.testing.assert_array_equal(shown[0], first_layer[:, 7].reshape(28, 28))
+    np.testing.assert_array_equal(shown[1], first_layer[:, 3].reshape(28, 28))
+
+
+def test_png_bytes_are_deterministic(first_layer) -> None:
+    assert png_bytes(weight_grid_figure(first_layer)) == png_bytes(weight_grid_figure(first_layer))
+
+
+def test_curves_figure_has_loss_and_accuracy_panels() -> None:
+    loss = {"epoch": ["1", "2"], "loss": ["0.5", "0.3"]}
+    accuracy = {
+        "epoch": ["1", "2"],
+        "train_accuracy": ["0.8", "0.9"],
+        "test_accuracy": ["0.7", "0.8"],
+    }
+    figure = curves_figure(loss, accuracy)
+    assert [ax.get_title() for ax in figure.axes] == ["Loss", "Accuracy"]
+    np.testing.assert_array_equal(figure.axes[0].lines[0].get_ydata(), [0.5, 0.3])
+    assert [line.get_label() for line in figure.axes[1].lines] == [
+        "train_accuracy",
+        "test_accuracy",
+    ]
+    assert len(curves_figure(loss).axes) == 1
