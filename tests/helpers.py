@@ -94,7 +94,7 @@ class DvcProject:
         self.git("commit", "-q", "-m", message)
 
 
-def make_dvc_project(root: Path, mirror: Path) -> DvcProject:
+def make_dvc_project(root: Path, mirror: Path | str) -> DvcProject:
     """Copy the project into ``root`` as a new git + DVC repo fetching from ``mirror``."""
     root.mkdir(parents=True)
     for name in PROJECT_FILES:
