@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.dataset import ARRAY_NAMES, to_features
-from mnist_mlp.files import load_arrays, write_csv
+from mnist_mlp.files import load_arrays, save_array, write_csv
 from mnist_mlp.model_file import save_model
 from mnist_mlp.params import load_section
 from mnist_mlp.train import build_classifier, fit
@@ -18,6 +20,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--model", required=True, help="output model file (skops)")
     parser.add_argument("--loss", required=True, help="output CSV: epoch,loss")
     parser.add_argument("--accuracy", required=True, help="output CSV: per-epoch accuracies")
+    parser.add_argument(
+        "--snapshots", required=True, help="output .npy: first-layer weights after each epoch"
+    )
     args = parser.parse_args(argv)
 
     classifier = build_classifier(load_section(args.params, "train"))
@@ -32,6 +37,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     save_model(args.model, model)
     write_csv(args.loss, ["epoch", "loss"], history.rows())
     write_csv(args.accuracy, history.accuracy_header(), history.accuracy_rows())
+    save_array(args.snapshots, np.stack(history.first_layer))
 
 
 if __name__ == "__main__":

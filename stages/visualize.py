@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from mnist_mlp.cli import argument_parser, run_stage
-from mnist_mlp.files import read_csv_columns, save_figure
+from mnist_mlp.files import read_csv_columns, save_figure, save_gif
 from mnist_mlp.model_file import load_model
 from mnist_mlp.params import check_section, load_section
-from mnist_mlp.visualize import VISUALIZE_SCHEMA, curves_figure, weight_grid_figure
+from mnist_mlp.visualize import (
+    VISUALIZE_SCHEMA,
+    curves_figure,
+    weight_grid_figure,
+    weight_grid_frames,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -16,7 +23,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--model", required=True, help="model file written by train")
     parser.add_argument("--loss", required=True, help="CSV written by train: epoch,loss")
     parser.add_argument("--accuracy", required=True, help="CSV written by train: accuracies")
+    parser.add_argument("--snapshots", required=True, help=".npy written by train")
     parser.add_argument("--weights-figure", required=True, help="output PNG of the weight grid")
+    parser.add_argument("--weights-animation", required=True, help="output GIF, one frame/epoch")
     parser.add_argument("--curves-figure", required=True, help="output PNG of loss and accuracy")
     args = parser.parse_args(argv)
 
@@ -24,6 +33,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     check_section(params, VISUALIZE_SCHEMA, "visualize", args.params)
     model = load_model(args.model)
     save_figure(args.weights_figure, weight_grid_figure(model.coefs_[0], **params))
+    save_gif(args.weights_animation, weight_grid_frames(np.load(args.snapshots), **params))
     curves = curves_figure(read_csv_columns(args.loss), read_csv_columns(args.accuracy))
     save_figure(args.curves_figure, curves)
 

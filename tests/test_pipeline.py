@@ -22,6 +22,7 @@ OUTPUTS = [
     "data/raw/train-images-idx3-ubyte.gz",
     "data/prepared/X_train.npy",
     "models/mlp.skops",
+    "models/first_layer_per_epoch.npy",
     "reports/loss.csv",
     "reports/accuracy.csv",
     "reports/metrics.json",
@@ -29,6 +30,7 @@ OUTPUTS = [
     "reports/confusion.csv",
     "reports/figures/weights.png",
     "reports/figures/curves.png",
+    "reports/figures/weights.gif",
 ]
 
 

@@ -6,8 +6,10 @@ import io
 
 import numpy as np
 import pytest
+from PIL import Image
 
-from mnist_mlp.visualize import curves_figure, weight_grid_figure
+from mnist_mlp.files import save_gif
+from mnist_mlp.visualize import curves_figure, weight_grid_figure, weight_grid_frames
 
 
 @pytest.fixture
@@ -65,3 +67,20 @@ def test_curves_figure_has_loss_and_accuracy_panels() -> None:
         "test_accuracy",
     ]
     assert len(curves_figure(loss).axes) == 1
+
+
+def test_animation_frames_share_the_final_colour_scale(first_layer) -> None:
+    history = np.stack([first_layer * 0.1, first_layer * 0.5, first_layer])
+    frames = weight_grid_frames(history, rows=2, cols=2)
+    assert [frame.get_suptitle() for frame in frames] == ["epoch 1", "epoch 2", "epoch 3"]
+    limits = {frame.axes[0].get_images()[0].get_clim() for frame in frames}
+    assert limits == {(0.5 * first_layer.min(), 0.5 * first_layer.max())}
+
+
+def test_gif_has_one_frame_per_epoch_and_stable_bytes(first_layer, tmp_path) -> None:
+    history = np.stack([first_layer * 0.5, first_layer])
+    save_gif(tmp_path / "a.gif", weight_grid_frames(history, rows=1, cols=2))
+    save_gif(tmp_path / "b.gif", weight_grid_frames(history, rows=1, cols=2))
+    with Image.open(tmp_path / "a.gif") as gif:
+        assert gif.format == "GIF" and gif.n_frames == 2
+    assert (tmp_path / "a.gif").read_bytes() == (tmp_path / "b.gif").read_bytes()

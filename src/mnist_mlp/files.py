@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from PIL import Image
 
 
 @contextlib.contextmanager
@@ -89,6 +91,32 @@ def save_figure(path: str | os.PathLike[str], figure: Figure) -> None:
     """Save ``figure`` as PNG atomically, without metadata that would vary between runs."""
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", metadata={"Software": None})
+
+
+def save_gif(
+    path: str | os.PathLike[str], frames: Sequence[Figure], milliseconds_per_frame: int = 500
+) -> None:
+    """Render ``frames`` with Agg and save them as a looping animated GIF, atomically."""
+    images = []
+    for figure in frames:
+        canvas = FigureCanvasAgg(figure)
+        canvas.draw()
+        images.append(Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB"))
+    with atomic_path(path) as tmp:
+        images[0].save(
+            tmp,
+            format="GIF",
+            save_all=True,
+            append_images=images[1:],
+            duration=milliseconds_per_frame,
+            loop=0,
+        )
+
+
+def save_array(path: str | os.PathLike[str], array: np.ndarray) -> None:
+    """Save one array as ``.npy`` atomically (never pickling objects)."""
+    with atomic_path(path) as tmp, tmp.open("wb") as stream:
+        np.save(stream, array, allow_pickle=False)
 
 
 def save_arrays(directory: str | os.PathLike[str], arrays: Mapping[str, np.ndarray]) -> None:

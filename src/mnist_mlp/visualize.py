@@ -11,7 +11,7 @@ from typing import Any
 
 import matplotlib
 import numpy as np
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 
 from mnist_mlp.idx import IMAGE_SHAPE
 from mnist_mlp.params import Schema, is_int, is_number, positive_int
@@ -35,6 +35,9 @@ def weight_grid_figure(
     neurons: Sequence[int] | None = None,
     scale: float = 0.5,
     cmap: str = "gray",
+    *,
+    limits: tuple[float, float] | None = None,
+    title: str | None = None,
 ) -> Figure:
     """Draw first-layer weights as 28x28 images in a grid, exactly as the example does.
 
@@ -48,16 +51,38 @@ def weight_grid_figure(
         Which hidden units to draw; default the first ``rows * cols``. Indices past the
         layer's size are skipped, so a grid larger than the layer shows what exists.
     scale : float
-        The colour range is ``scale * (min, max)`` of the whole layer.
+        The colour range is ``scale * (min, max)`` of the layer's weights.
     cmap : str
         Matplotlib colormap name.
+    limits : (min, max), optional
+        Use these instead of the layer's own min and max (to draw several layers, such as
+        the frames of an animation, on one colour scale).
+    title : str, optional
+        Figure title; the example has none.
     """
+    figure = Figure()
+    draw_weight_grid(figure, first_layer, rows, cols, neurons, scale, cmap, limits)
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+def draw_weight_grid(
+    figure: Figure | SubFigure,
+    first_layer: np.ndarray,
+    rows: int = 4,
+    cols: int = 4,
+    neurons: Sequence[int] | None = None,
+    scale: float = 0.5,
+    cmap: str = "gray",
+    limits: tuple[float, float] | None = None,
+) -> None:
+    """Draw the weight grid into ``figure`` (a Figure or SubFigure); see weight_grid_figure."""
     n_hidden = first_layer.shape[1]
     if neurons is None:
         neurons = range(rows * cols)
     shown = [n for n in neurons if n < n_hidden][: rows * cols]
-    vmin, vmax = first_layer.min(), first_layer.max()
-    figure = Figure()
+    vmin, vmax = limits if limits is not None else (first_layer.min(), first_layer.max())
     axes = figure.subplots(rows, cols, squeeze=False)
     for index, ax in enumerate(axes.ravel()):
         if index < len(shown):
@@ -71,7 +96,23 @@ def weight_grid_figure(
             ax.set_yticks(())
         else:
             ax.set_axis_off()
-    return figure
+
+
+def weight_grid_frames(history: np.ndarray, **grid_params: Any) -> list[Figure]:
+    """One weight-grid figure per epoch, all on the colour scale of the final weights.
+
+    Parameters
+    ----------
+    history : ndarray of shape (n_epochs, 784, n_hidden)
+        The first layer's weights after each epoch.
+    **grid_params
+        ``rows``, ``cols``, ``neurons``, ``scale``, ``cmap`` as for weight_grid_figure.
+    """
+    limits = (float(history[-1].min()), float(history[-1].max()))
+    return [
+        weight_grid_figure(layer, **grid_params, limits=limits, title=f"epoch {epoch}")
+        for epoch, layer in enumerate(history, start=1)
+    ]
 
 
 def curves_figure(
