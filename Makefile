@@ -6,7 +6,11 @@ INSTALLED := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv repro test lint format lock clean
+.PHONY: help venv repro test sweep compare lint format lock clean
+
+# `make sweep SWEEP="-S train.alpha=0.0001,0.001 -S train.max_iter=10,20" JOBS=2`
+SWEEP ?= -S 'train.hidden_layer_sizes=[50],[100]' -S train.learning_rate_init=0.1,0.2
+JOBS ?= 2
 
 help:  ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -24,6 +28,12 @@ repro: $(INSTALLED)  ## Create .venv/ if needed, then run the pipeline (dvc repr
 
 test: $(INSTALLED)  ## Create .venv/ if needed, then run the whole test suite
 	pytest
+
+sweep: $(INSTALLED)  ## Queue a grid (SWEEP="-S ...") and run it with JOBS workers
+	python -m mnist_mlp.sweep --jobs $(JOBS) $(SWEEP)
+
+compare: $(INSTALLED)  ## Draw this commit's experiments side by side (dvc_plots/compare.png)
+	python -m mnist_mlp.compare $(RUNS)
 
 lint: $(INSTALLED)  ## Check style with ruff
 	ruff check src stages tests benchmarks

@@ -81,12 +81,21 @@ def load_model(path: str | os.PathLike[str]) -> MLPClassifier:
         list, or does not hold an ``MLPClassifier``.
     """
     try:
-        model = sio.load(path, trusted=TRUSTED_TYPES)
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ModelFileError(f"{path}: cannot read the model file ({exc.strerror})") from None
+    return load_model_bytes(data, str(path))
+
+
+def load_model_bytes(data: bytes, source: str) -> MLPClassifier:
+    """Load a model from the bytes of a model file; ``source`` names it in errors."""
+    try:
+        model = sio.loads(data, trusted=TRUSTED_TYPES)
     except sio.exceptions.UntrustedTypesFoundException as exc:
-        raise ModelFileError(f"{path}: refusing to load untrusted types {exc}") from None
+        raise ModelFileError(f"{source}: refusing to load untrusted types {exc}") from None
     except Exception as exc:  # skops raises many types on a damaged archive
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ModelFileError(f"{path}: not a valid skops model file ({reason})") from None
+        raise ModelFileError(f"{source}: not a valid skops model file ({reason})") from None
     if not isinstance(model, MLPClassifier):
-        raise ModelFileError(f"{path}: holds a {type(model).__name__}, expected MLPClassifier")
+        raise ModelFileError(f"{source}: holds a {type(model).__name__}, expected MLPClassifier")
     return model

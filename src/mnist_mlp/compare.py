@@ -1,0 +1,161 @@
+"""Draw several experiments (or revisions) side by side: weight grids and training curves.
+
+``python -m mnist_mlp.compare [NAME_OR_REV ...] --out dvc_plots/compare.png``. With no
+arguments it compares the current commit with all of its experiments (as listed by
+``dvc exp show``). Each run is labelled by the params that differ between the runs.
+Everything is read from git and the DVC cache at each revision, so the workspace does
+not need to hold any of the runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dvc.api
+import numpy as np
+import yaml
+from matplotlib.figure import Figure
+
+from mnist_mlp.errors import PipelineError
+from mnist_mlp.files import save_figure
+from mnist_mlp.model_file import load_model_bytes
+from mnist_mlp.visualize import draw_weight_grid
+
+log = logging.getLogger(__name__)
+
+COMPARED_SECTIONS = ("split", "train", "visualize")
+MODEL_PATH = "models/mlp.skops"
+LOSS_PATH = "reports/loss.csv"
+ACCURACY_PATH = "reports/accuracy.csv"
+
+
+@dataclass
+class Run:
+    """What the comparison needs of one experiment or revision."""
+
+    name: str
+    params: dict[str, Any]
+    first_layer: np.ndarray
+    loss: dict[str, list[float]]
+    accuracy: dict[str, list[float]]
+
+
+def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"train": {"alpha": 1}}`` -> ``{"train.alpha": 1}``."""
+    flat = {}
+    for key, value in params.items():
+        if isinstance(value, Mapping):
+            flat |= flatten(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def differing_params(all_params: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Keys (``section.name``) of the compared sections whose values differ between runs."""
+    flats = [flatten({s: p.get(s, {}) for s in COMPARED_SECTIONS}) for p in all_params]
+    keys = sorted(set().union(*flats))
+    return [key for key in keys if len({json.dumps(f.get(key)) for f in flats}) > 1]
+
+
+def run_label(run: Run, keys: Sequence[str]) -> str:
+    """``name`` and, one per line, ``param=value`` for each differing key."""
+    flat = flatten(run.params)
+    return "\n".join([run.name, *(f"{key.split('.', 1)[1]}={flat.get(key)}" for key in keys)])
+
+
+def comparison_figure(runs: Sequence[Run]) -> Figure:
+    """Weight grids side by side on top; loss and test accuracy of every run below."""
+    keys = differing_params([run.params for run in runs])
+    figure = Figure(figsize=(max(8.0, 3.2 * len(runs)), 7.5), layout="constrained")
+    top, bottom = figure.subfigures(2, 1, height_ratios=[1.2, 1])
+    for cell, run in zip(np.atleast_1d(top.subfigures(1, len(runs))), runs, strict=True):
+        grid = run.params.get("visualize", {})
+        draw_weight_grid(
+            cell,
+            run.first_layer,
+            rows=grid.get("rows", 4),
+            cols=grid.get("cols", 4),
+            neurons=grid.get("neurons"),
+            scale=grid.get("scale", 0.5),
+            cmap=grid.get("cmap", "gray"),
+        )
+        cell.suptitle(run_label(run, keys), fontsize="small")
+    loss_ax, accuracy_ax = bottom.subplots(1, 2)
+    for run in runs:
+        label = run_label(run, keys).replace("\n", ", ")
+        loss_ax.plot(run.loss["epoch"], run.loss["loss"], marker="o", label=label)
+        accuracy_ax.plot(
+            run.accuracy["epoch"], run.accuracy["test_accuracy"], marker="o", label=label
+        )
+    loss_ax.set(xlabel="epoch", ylabel="training loss", title="Loss")
+    accuracy_ax.set(xlabel="epoch", ylabel="test accuracy", title="Test accuracy")
+    accuracy_ax.legend(fontsize="small")
+    return figure
+
+
+def _read_columns(text: str) -> dict[str, list[float]]:
+    rows = [line.split(",") for line in text.strip().splitlines()]
+    return {name: [float(row[i]) for row in rows[1:]] for i, name in enumerate(rows[0])}
+
+
+def load_run(name: str, rev: str, repo: str = ".") -> Run:
+    """Read one run's params, model and curves from git and the DVC cache at ``rev``."""
+    try:
+        params = yaml.safe_load(dvc.api.read("params.yaml", repo=repo, rev=rev))
+        model = load_model_bytes(
+            dvc.api.read(MODEL_PATH, repo=repo, rev=rev, mode="rb"), f"{MODEL_PATH}@{name}"
+        )
+        loss = _read_columns(dvc.api.read(LOSS_PATH, repo=repo, rev=rev))
+        accuracy = _read_columns(dvc.api.read(ACCURACY_PATH, repo=repo, rev=rev))
+    except (FileNotFoundError, dvc.api.exceptions.DvcException) as exc:
+        raise PipelineError(f"{name}: cannot read its outputs ({exc})") from None
+    return Run(name, params, model.coefs_[0], loss, accuracy)
+
+
+def experiment_revisions(exp_show: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """``{name: sha}`` of each baseline commit and its experiments in ``dvc exp show --json``."""
+    revisions = {}
+    for baseline in exp_show:
+        if baseline["rev"] == "workspace":
+            continue
+        revisions[baseline.get("name") or baseline["rev"][:7]] = baseline["rev"]
+        for experiment in baseline.get("experiments") or []:
+            for rev in experiment["revs"]:
+                revisions[rev.get("name") or rev["rev"][:7]] = rev["rev"]
+    return revisions
+
+
+def _exp_show() -> list[dict[str, Any]]:
+    result = subprocess.run(
+        ["dvc", "exp", "show", "--json"], check=True, capture_output=True, text=True
+    )
+    return json.loads(result.stdout)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", nargs="*", help="experiment names or git revisions")
+    parser.add_argument("--out", default="dvc_plots/compare.png", help="output PNG")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        known = experiment_revisions(_exp_show())
+        names = args.runs or list(known)
+        runs = [load_run(name, known.get(name, name)) for name in names]
+        save_figure(args.out, comparison_figure(runs))
+    except PipelineError as exc:
+        log.error("%s", exc)
+        sys.exit(1)
+    log.info("compared %d runs in %s", len(runs), args.out)
+
+
+if __name__ == "__main__":
+    main()

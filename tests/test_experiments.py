@@ -1,0 +1,167 @@
+"""dvc exp with any sklearn-valid configuration, queued sweeps, and the comparison figure."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from mnist_mlp.compare import Run, comparison_figure, differing_params, experiment_revisions
+from mnist_mlp.sweep import blas_threads, queue_states
+from tests.helpers import DvcProject
+from tests.test_pipeline import ran_stages
+
+
+def fake_run(name: str, hidden: list[int], rate: float) -> Run:
+    params = {
+        "fetch": {"timeout": 30},
+        "train": {"hidden_layer_sizes": hidden, "learning_rate_init": rate, "alpha": 0.0001},
+        "visualize": {"rows": 2, "cols": 2, "neurons": None, "scale": 0.5, "cmap": "gray"},
+    }
+    curves = {"epoch": [1.0, 2.0], "loss": [0.5, 0.3]}
+    accuracy = {"epoch": [1.0, 2.0], "train_accuracy": [0.8, 0.9], "test_accuracy": [0.7, 0.8]}
+    first_layer = np.random.default_rng(0).normal(size=(784, hidden[0]))
+    return Run(name, params, first_layer, curves, accuracy)
+
+
+def test_differing_params_ignore_fetch_and_equal_values() -> None:
+    runs = [fake_run("a", [50], 0.1), fake_run("b", [100], 0.1), fake_run("c", [50], 0.2)]
+    runs[2].params["fetch"]["timeout"] = 60
+    keys = differing_params([run.params for run in runs])
+    assert keys == ["train.hidden_layer_sizes", "train.learning_rate_init"]
+
+
+def test_comparison_figure_labels_runs_by_what_differs() -> None:
+    figure = comparison_figure([fake_run("a", [50], 0.1), fake_run("b", [3], 0.1)])
+    titles = [sub._suptitle.get_text() for sub in figure.subfigs[0].subfigs]
+    assert titles == ["a\nhidden_layer_sizes=[50]", "b\nhidden_layer_sizes=[3]"]
+    grids = [sub.axes for sub in figure.subfigs[0].subfigs]
+    assert [sum(bool(ax.get_images()) for ax in axes) for axes in grids] == [4, 3]
+    loss_ax, accuracy_ax = figure.subfigs[1].axes
+    assert len(loss_ax.lines) == len(accuracy_ax.lines) == 2
+
+
+def test_experiment_revisions_from_exp_show_json() -> None:
+    exp_show = [
+        {"rev": "workspace", "name": None, "experiments": None},
+        {
+            "rev": "a" * 40,
+            "name": "main",
+            "experiments": [{"revs": [{"rev": "b" * 40, "name": "exp-1"}]}],
+        },
+    ]
+    assert experiment_revisions(exp_show) == {"main": "a" * 40, "exp-1": "b" * 40}
+
+
+def test_queue_status_table_is_parsed() -> None:
+    table = (
+        "Task     Name        Created    Status\n"
+        "9d22cf7  tight-pour  12:40 PM   Queued\n"
+        "1847dea  alive-glop  12:40 PM   Failed\n"
+        "\nWorker status: 0 active, 1 idle\n"
+    )
+    assert queue_states(table) == {"tight-pour": "Queued", "alive-glop": "Failed"}
+
+
+def test_blas_threads_share_the_cores() -> None:
+    assert blas_threads(8, 2)["OPENBLAS_NUM_THREADS"] == "4"
+    assert blas_threads(2, 4) == dict.fromkeys(
+        ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"), "1"
+    )
+
+
+def read_csv(project: DvcProject, path: str) -> list[dict[str, str]]:
+    with (project.root / path).open() as stream:
+        return list(csv.DictReader(stream))
+
+
+def exp_show(project: DvcProject) -> dict[str, dict]:
+    """``{experiment name: data}`` for every experiment of the current commit."""
+    shown = json.loads(project.dvc("exp", "show", "--json").stdout)
+    return {
+        rev["name"]: rev["data"]
+        for baseline in shown
+        for experiment in baseline.get("experiments") or []
+        for rev in experiment["revs"]
+    }
+
+
+@pytest.fixture
+def baseline(tiny_project: DvcProject) -> DvcProject:
+    tiny_project.dvc("repro")
+    tiny_project.commit("baseline")
+    return tiny_project
+
+
+@pytest.mark.pipeline
+@pytest.mark.parametrize(
+    ("overrides", "expected_hidden"),
+    [
+        (["train.hidden_layer_sizes=7"], [7]),
+        (["train.hidden_layer_sizes=[12,6]"], [12, 6]),
+        (["train.solver=adam", "train.learning_rate_init=0.001"], [50]),
+        (["train.early_stopping=true", "train.max_iter=5"], [50]),
+        (["train.solver=lbfgs", "train.random_state=null"], [50]),
+    ],
+    ids=["int-layers", "list-layers", "adam", "early-stopping", "lbfgs-null-seed"],
+)
+def test_exp_run_with_sklearn_valid_params(
+    baseline: DvcProject, overrides: list[str], expected_hidden: list[int]
+) -> None:
+    result = baseline.dvc("exp", "run", *(f"-S{o}" for o in overrides))
+    assert ran_stages(result.stdout) == ["train", "evaluate", "visualize"]
+    model_params = baseline.run(
+        sys.executable, "-c",
+        "from mnist_mlp.model_file import load_model;"
+        "m = load_model('models/mlp.skops'); print(list(m.hidden_layer_sizes), m.coefs_[0].shape)",
+    ).stdout  # fmt: skip
+    assert model_params.split(" (")[0] == str(expected_hidden)
+    assert f"(784, {expected_hidden[0]})" in model_params
+    metrics = json.loads((baseline.root / "reports/metrics.json").read_text())
+    assert 0 <= metrics["test_score"] <= 1
+    accuracy = read_csv(baseline, "reports/accuracy.csv")
+    if "train.early_stopping=true" in overrides:
+        assert "validation_score" in accuracy[0]
+    assert len(accuracy) == len(read_csv(baseline, "reports/loss.csv")) >= 1
+
+
+@pytest.mark.pipeline
+def test_queued_sweep_then_show_and_compare(baseline: DvcProject) -> None:
+    result = baseline.run(
+        sys.executable, "-m", "mnist_mlp.sweep", "-j", "2",
+        "-S", "train.learning_rate_init=0.05,0.2",
+    )  # fmt: skip
+    assert "queued 2 experiments" in result.stderr
+    experiments = exp_show(baseline)
+    assert len(experiments) == 2
+    rates = sorted(data["params"]["params.yaml"]["data"]["train"]["learning_rate_init"]
+                   for data in experiments.values())  # fmt: skip
+    assert rates == [0.05, 0.2]
+    for data in experiments.values():
+        assert "test_score" in data["metrics"]["reports/metrics.json"]["data"]
+    assert "0 active, 0 idle" in baseline.dvc("queue", "status").stdout
+
+    names = sorted(experiments)
+    compared = baseline.run(
+        sys.executable, "-m", "mnist_mlp.compare", *names, "--out", "compare.png"
+    )
+    assert "compared 2 runs" in compared.stderr
+    assert (baseline.root / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    diff = baseline.dvc("plots", "diff", *names, "--json")
+    assert "reports/loss.csv" in json.loads(diff.stdout)["data"]
+
+
+@pytest.mark.pipeline
+def test_sweep_refuses_untracked_files(baseline: DvcProject) -> None:
+    (baseline.root / "src/mnist_mlp/new_module.py").write_text("VALUE = 1\n")
+    result = baseline.run(
+        sys.executable, "-m", "mnist_mlp.sweep", "-S", "train.max_iter=2", check=False
+    )
+    assert result.returncode == 1
+    assert "untracked files would be left out" in result.stderr
+    assert "src/mnist_mlp/new_module.py" in result.stderr
+    assert "Queued" not in baseline.dvc("queue", "status").stdout
