@@ -6,6 +6,8 @@ import gzip
 import hashlib
 import logging
 import random
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -38,6 +40,22 @@ def serve(body: bytes, status: int = 200, length: int | None = None) -> Route:
 def hang(seconds: float) -> Route:
     def respond(handler: BaseHTTPRequestHandler) -> None:
         time.sleep(seconds)
+
+    return respond
+
+
+def reset_connection(handler: BaseHTTPRequestHandler) -> None:
+    """Close the socket with SO_LINGER 0: the client sees a TCP reset, not a clean close."""
+    handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    handler.connection.close()
+
+
+def redirect(location: str) -> Route:
+    def respond(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(302)
+        handler.send_header("Location", location)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
 
     return respond
 
@@ -173,3 +191,38 @@ def test_decompressed_sha256(tmp_path: Path) -> None:
     path = tmp_path / "f.gz"
     path.write_bytes(GOOD)
     assert decompressed_sha256(path) == SHA256
+
+
+def test_connection_reset_is_retried(server: Server, tmp_path: Path) -> None:
+    responses = iter([reset_connection, serve(GOOD)])
+    server.routes[f"/reset/{NAME}"] = lambda handler: next(responses)(handler)
+    assert fetch([f"{server.url}/reset/"], tmp_path).read_bytes() == GOOD
+    assert server.hits == [f"/reset/{NAME}"] * 2
+
+
+def test_connection_reset_every_time_fails_clearly(server: Server, tmp_path: Path) -> None:
+    with pytest.raises(FetchError, match=r"no source served it .*reset") as caught:
+        fetch([server.mirror("reset", reset_connection)], tmp_path)
+    assert "\n" not in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_redirect_is_followed(server: Server, tmp_path: Path) -> None:
+    server.routes[f"/moved/{NAME}"] = redirect(f"/new-home/{NAME}")
+    server.routes[f"/new-home/{NAME}"] = serve(GOOD)
+    assert fetch([f"{server.url}/moved/"], tmp_path).read_bytes() == GOOD
+
+
+def test_redirect_loop_fails_clearly(server: Server, tmp_path: Path) -> None:
+    server.routes[f"/loop/{NAME}"] = redirect(f"/loop/{NAME}")
+    with pytest.raises(FetchError, match="redirect"):
+        fetch([f"{server.url}/loop/"], tmp_path, retries=1)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_different_file_under_the_right_name_is_rejected(server: Server, tmp_path: Path) -> None:
+    """A valid gzip of other content (another dataset's file) never passes as ours."""
+    impostor = gzip.compress(random.Random(1).randbytes(20_000), mtime=0)
+    with pytest.raises(FetchError, match=f"{NAME}: no source served it with SHA-256 {SHA256}"):
+        fetch([server.mirror("impostor", serve(impostor))], tmp_path)
+    assert list(tmp_path.iterdir()) == []
