@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv repro test sweep compare lint format lock clean
+.PHONY: help venv repro test sweep compare lint format lock plots-template clean
 
 # `make sweep SWEEP="-S train.alpha=0.0001,0.001 -S train.max_iter=10,20" JOBS=2`
 SWEEP ?= -S 'train.hidden_layer_sizes=[50],[100]' -S train.learning_rate_init=0.1,0.2
@@ -46,6 +46,16 @@ format: $(INSTALLED)  ## Format with ruff
 lock: $(INSTALLED)  ## Re-resolve requirements.lock from pyproject.toml
 	pip-compile --quiet --generate-hashes --allow-unsafe --extra dev --strip-extras \
 		--no-emit-index-url --no-emit-find-links --output-file requirements.lock pyproject.toml
+
+plots-template: $(INSTALLED)  ## Rebuild templates/dvc_plots.html (offline Vega) from npm
+	rm -rf .vega && mkdir .vega
+	cd .vega && npm pack --silent vega@5.33.1 vega-lite@5.23.0 vega-embed@6.29.0 \
+		&& for f in *.tgz; do mkdir "$${f%.tgz}" && tar xzf "$$f" -C "$${f%.tgz}"; done
+	python -m mnist_mlp.offline_plots templates/dvc_plots.html \
+		.vega/vega-5.33.1/package/build/vega.min.js \
+		.vega/vega-lite-5.23.0/package/build/vega-lite.min.js \
+		.vega/vega-embed-6.29.0/package/build/vega-embed.min.js
+	rm -rf .vega
 
 clean:  ## Remove .venv/ and caches (not data or the DVC cache)
 	rm -rf $(VENV) .pytest_cache .ruff_cache dvc_plots
