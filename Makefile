@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv repro test sweep compare lint format lock plots-template clean
+.PHONY: help venv repro test report sweep compare lint format lock plots-template clean
 
 # `make sweep SWEEP="-S train.alpha=0.0001,0.001 -S train.max_iter=10,20" JOBS=2`
 SWEEP ?= -S 'train.hidden_layer_sizes=[50],[100]' -S train.learning_rate_init=0.1,0.2
@@ -26,8 +26,19 @@ venv: $(INSTALLED)  ## Create .venv/ from the lock file
 repro: $(INSTALLED)  ## Create .venv/ if needed, then run the pipeline (dvc repro)
 	dvc repro
 
-test: $(INSTALLED)  ## Create .venv/ if needed, then run the whole test suite
+# The browser tests open pages in Debian's headless Chromium.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) apt-get install -y -qq chromium
+
+test: $(INSTALLED) $(CHROMIUM)  ## Create .venv/ (and install chromium) if needed, run all tests
 	pytest
+
+BASELINE ?= main
+report: $(INSTALLED)  ## Write reports/report.md and report.html against BASELINE (main)
+	python -m mnist_mlp.report --baseline $(BASELINE)
 
 sweep: $(INSTALLED)  ## Queue a grid (SWEEP="-S ...") and run it with JOBS workers
 	python -m mnist_mlp.sweep --jobs $(JOBS) $(SWEEP)

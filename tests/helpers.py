@@ -17,7 +17,15 @@ import yaml
 from mnist_mlp.idx import encode_idx
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "src", ".dvcignore", ".gitignore")
+PROJECT_FILES = (
+    "dvc.yaml",
+    "params.yaml",
+    "stages",
+    "src",
+    "templates",
+    ".dvcignore",
+    ".gitignore",
+)
 MNIST_NAMES = {
     "train_images": "train-images-idx3-ubyte.gz",
     "train_labels": "train-labels-idx1-ubyte.gz",
@@ -48,6 +56,18 @@ def tiny_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def decompressed_sha256(path: Path) -> str:
     return hashlib.sha256(gzip.decompress(path.read_bytes())).hexdigest()
+
+
+def tiny_mnist_files(directory: Path) -> Path:
+    """Write the four MNIST file names with tiny generated content into ``directory``."""
+    directory.mkdir(parents=True)
+    train_images, train_labels = tiny_digits(TINY_TRAIN, seed=0)
+    test_images, test_labels = tiny_digits(TINY_TEST, seed=1)
+    write_idx_gz(directory / MNIST_NAMES["train_images"], train_images)
+    write_idx_gz(directory / MNIST_NAMES["train_labels"], train_labels)
+    write_idx_gz(directory / MNIST_NAMES["test_images"], test_images)
+    write_idx_gz(directory / MNIST_NAMES["test_labels"], test_labels)
+    return directory
 
 
 def tiny_params(mirror: Path) -> dict:
@@ -117,5 +137,5 @@ def make_dvc_project(root: Path, mirror: Path | str) -> DvcProject:
     project = DvcProject(root, env)
     project.git("init", "-q", "-b", "main")
     project.dvc("init", "-q")
-    project.dvc("config", "core.autostage", "true")
+    shutil.copy2(PROJECT_ROOT / ".dvc/config", root / ".dvc/config")
     return project

@@ -21,6 +21,7 @@ from typing import Any
 import dvc.api
 import numpy as np
 import yaml
+from dvc.exceptions import DvcException
 from matplotlib.figure import Figure
 
 from mnist_mlp.errors import PipelineError
@@ -115,7 +116,7 @@ def load_run(name: str, rev: str, repo: str = ".") -> Run:
         )
         loss = _read_columns(dvc.api.read(LOSS_PATH, repo=repo, rev=rev))
         accuracy = _read_columns(dvc.api.read(ACCURACY_PATH, repo=repo, rev=rev))
-    except (FileNotFoundError, dvc.api.exceptions.DvcException) as exc:
+    except (FileNotFoundError, DvcException) as exc:
         raise PipelineError(f"{name}: cannot read its outputs ({exc})") from None
     return Run(name, params, model.coefs_[0], loss, accuracy)
 

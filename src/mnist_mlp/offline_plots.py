@@ -50,8 +50,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("libraries", nargs="+", type=Path, help="name-version/.../file.min.js")
     args = parser.parse_args(argv)
-    libraries = {path.parts[-4] if len(path.parts) >= 4 else path.name: path.read_text()
-                 for path in args.libraries}  # fmt: skip
+    libraries = {
+        path.parts[-4] if len(path.parts) >= 4 else path.name: path.read_text()
+        for path in args.libraries
+    }
     write_bytes(args.out, build_template(libraries).encode())
 
 

@@ -122,10 +122,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         log.error("%s", exc)
         sys.exit(1)
     subprocess.run(
-        ["dvc", "exp", "show", "--only-changed", "--sort-by", SORT_METRIC, "--sort-order",
-         "desc", "--no-pager"],
+        [
+            "dvc",
+            "exp",
+            "show",
+            "--only-changed",
+            "--sort-by",
+            SORT_METRIC,
+            "--sort-order",
+            "desc",
+            "--no-pager",
+        ],
         check=False,
-    )  # fmt: skip
+    )
 
 
 if __name__ == "__main__":

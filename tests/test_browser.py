@@ -1,0 +1,102 @@
+"""Headless Chromium, with networking disabled, actually draws the report and the
+`dvc plots show` charts from disk: screenshots are not blank, and are blank without
+the inlined libraries or images (so a blank page cannot pass)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.helpers import DvcProject
+
+pytestmark = [pytest.mark.browser, pytest.mark.pipeline]
+
+# No network at all: every host resolves to nothing and any request goes to a dead proxy.
+OFFLINE_FLAGS = [
+    "--proxy-server=127.0.0.1:9",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        message = "chromium is not installed (make test installs Debian's chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def screenshot(chromium: str, page: Path, out: Path, size: str = "1200,900") -> np.ndarray:
+    """Load ``page`` from disk offline, give scripts 10 s of virtual time, screenshot it."""
+    subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", *OFFLINE_FLAGS,
+         f"--user-data-dir={out.parent / 'chromium-profile'}", f"--window-size={size}",
+         "--virtual-time-budget=10000", f"--screenshot={out}", page.as_uri()],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    return np.asarray(Image.open(out).convert("L"))
+
+
+def drawn_fraction(pixels: np.ndarray) -> float:
+    """Fraction of pixels that are not (near) white."""
+    return float((pixels < 200).mean())
+
+
+def strip(pattern: str, page: Path, out: Path) -> Path:
+    out.write_text(re.sub(pattern, "", page.read_text(), flags=re.DOTALL))
+    return out
+
+
+@pytest.fixture(scope="module")
+def reproduced(tmp_path_factory: pytest.TempPathFactory) -> DvcProject:
+    from tests.helpers import make_dvc_project, tiny_mnist_files, tiny_params
+
+    root = tmp_path_factory.mktemp("browser")
+    mirror = tiny_mnist_files(root / "mirror")
+    project = make_dvc_project(root / "project", mirror)
+    project.write_params(tiny_params(mirror))
+    project.commit("tiny project")
+    project.dvc("repro")
+    return project
+
+
+def test_dvc_plots_show_draws_offline(
+    chromium: str, reproduced: DvcProject, tmp_path: Path
+) -> None:
+    reproduced.dvc("plots", "show", "reports/loss.csv", "-o", str(tmp_path / "plots"))
+    page = tmp_path / "plots/index.html"
+    assert not re.search(r"<script[^>]+src=", page.read_text())
+    # The chart (axes, grid, line, legend) fills the top-left 500x400 pixels.
+    drawn = drawn_fraction(screenshot(chromium, page, tmp_path / "plots.png")[:400, :500])
+    without_scripts = strip(r"<script>.*?</script>", page, tmp_path / "no-scripts.html")
+    blank = drawn_fraction(
+        screenshot(chromium, without_scripts, tmp_path / "blank.png")[:400, :500]
+    )
+    assert drawn > 0.02, f"chart looks blank: {drawn:.4f} of its pixels drawn"
+    assert blank < drawn / 10
+
+
+def test_report_renders_offline(chromium: str, reproduced: DvcProject, tmp_path: Path) -> None:
+    reproduced.run(sys.executable, "-m", "mnist_mlp.report", "--baseline", "HEAD")
+    page = reproduced.root / "reports/report.html"
+    pixels = screenshot(chromium, page, tmp_path / "report.png", size="1400,2400")
+    without_images = strip(r"<img[^>]*>", page, tmp_path / "no-images.html")
+    text_only = screenshot(chromium, without_images, tmp_path / "text.png", size="1400,2400")
+    assert drawn_fraction(pixels) > 0.02
+    assert drawn_fraction(text_only) < drawn_fraction(pixels) / 3

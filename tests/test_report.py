@@ -1,0 +1,104 @@
+"""The review report: content, escaping, a first run without baseline metrics, and a real
+two-commit repository."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from mnist_mlp.report import build_report, format_value, render_html, render_markdown
+from tests.helpers import DvcProject
+from tests.test_experiments import fake_run
+
+CONFUSION = {"actual": ["0", "1", "1", "2"], "predicted": ["0", "1", "2", "2"]}
+METRICS_DIFF = {
+    "reports/metrics.json": {
+        "test_score": {"old": 0.97, "new": 0.9716, "diff": 0.0016},
+        "train_score": {"old": 0.9868, "new": 0.988316666, "diff": 0.00151666},
+    }
+}
+PARAMS_DIFF = {"params.yaml": {"train.learning_rate_init": {"old": 0.1, "new": 0.2}}}
+EXTERNAL_REFERENCE = re.compile(
+    r"<(script|link|img|iframe)[^>]+(src|href)\s*=\s*['\"]?(https?:)?//", re.IGNORECASE
+)
+
+
+def report(params_diff=PARAMS_DIFF, metrics_diff=METRICS_DIFF, baseline_run=True):
+    baseline = fake_run("main", [50], 0.1) if baseline_run else None
+    return build_report(
+        "main", params_diff, metrics_diff, baseline, fake_run("workspace", [50], 0.2), CONFUSION
+    )
+
+
+def test_values_have_six_significant_digits() -> None:
+    assert format_value(0.988316666) == "0.988317"
+    assert format_value(0.0016) == "0.0016"
+    assert format_value(None) == "–"
+    assert format_value([100, 50]) == "[100, 50]"
+
+
+def test_markdown_has_both_scores_and_the_param_diff() -> None:
+    text = render_markdown(report(), "report_files")
+    assert "| test_score | 0.97 | 0.9716 | 0.0016 |" in text
+    assert "| train_score | 0.9868 | 0.988317 | 0.00151666 |" in text
+    assert "| train.learning_rate_init | 0.1 | 0.2 |" in text
+    assert "![curves and weights](report_files/curves_and_weights.png)" in text
+    assert "![confusion matrix](report_files/confusion_matrix.png)" in text
+
+
+def test_first_run_without_baseline_metrics_says_so() -> None:
+    first = {"reports/metrics.json": {"test_score": {"new": 0.97}}}
+    made = report(params_diff={}, metrics_diff=first, baseline_run=False)
+    text = render_markdown(made, "files")
+    assert "> The baseline main has no metrics yet (first run)" in text
+    assert "| test_score | – | 0.97 | – |" in text
+    assert "No param differs from the baseline." in text
+    assert "has no metrics yet" in render_html(made)
+
+
+def test_html_escapes_strings_from_params() -> None:
+    hostile = {
+        "params.yaml": {"visualize.cmap": {"old": "gray", "new": "<script>alert(1)</script>"}}
+    }
+    page = render_html(report(params_diff=hostile))
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_html_is_self_contained() -> None:
+    page = render_html(report())
+    assert not EXTERNAL_REFERENCE.search(page)
+    assert page.count("src='data:image/png;base64,") == 2
+
+
+@pytest.mark.pipeline
+def test_report_on_a_two_commit_repository(tiny_project: DvcProject) -> None:
+    tiny_project.dvc("repro")
+    tiny_project.commit("baseline results")
+    tiny_project.git("checkout", "-q", "-b", "faster-learning")
+    tiny_project.dvc("exp", "run", "-S", "train.learning_rate_init=0.2")
+    tiny_project.commit("learning rate 0.2")
+
+    tiny_project.run(sys.executable, "-m", "mnist_mlp.report", "--baseline", "main")
+    markdown = (tiny_project.root / "reports/report.md").read_text()
+    assert "workspace vs `main`" in markdown
+    assert "| train.learning_rate_init | 0.1 | 0.2 |" in markdown
+    assert re.search(r"\| test_score \| [0-9.]+ \| [0-9.]+ \|", markdown)
+    assert re.search(r"\| train_score \| [0-9.]+ \| [0-9.]+ \|", markdown)
+    for link in re.findall(r"!\[[^]]*\]\(([^)]+)\)", markdown):
+        assert (tiny_project.root / "reports" / link).is_file(), link
+    page = (tiny_project.root / "reports/report.html").read_text()
+    assert not EXTERNAL_REFERENCE.search(page)
+
+
+@pytest.mark.pipeline
+def test_report_when_the_baseline_has_no_results(tiny_project: DvcProject) -> None:
+    tiny_project.dvc("repro")
+    result = tiny_project.run(sys.executable, "-m", "mnist_mlp.report", "--baseline", "HEAD")
+    assert "baseline has no results to draw" in result.stderr
+    markdown = (tiny_project.root / "reports/report.md").read_text()
+    assert "The baseline HEAD has no metrics yet (first run)" in markdown
+    assert Path(tiny_project.root / "reports/report_files/curves_and_weights.png").is_file()
