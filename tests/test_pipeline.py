@@ -10,10 +10,11 @@ import shutil
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
-from tests.helpers import TINY_TEST, TINY_TRAIN, DvcProject
+from tests.helpers import TINY_TEST, TINY_TRAIN, DvcProject, tiny_params, write_idx_gz
 
 pytestmark = pytest.mark.pipeline
 
@@ -127,3 +128,20 @@ def test_fetch_from_an_http_mirror(tiny_project: DvcProject, tiny_mnist: Path) -
         server.server_close()
     assert f"from http://127.0.0.1:{server.server_address[1]}/" in result.stderr
     assert "training and" in result.stderr and f"{TINY_TRAIN} training" in result.stderr
+
+
+def test_malformed_idx_with_matching_checksum_stops_preprocess(
+    tiny_project: DvcProject, tiny_mnist: Path
+) -> None:
+    """A file that passes fetch (its checksum is in params) but is not valid MNIST."""
+    labels = tiny_mnist / "train-labels-idx1-ubyte.gz"
+    write_idx_gz(labels, np.full(TINY_TRAIN, 12, dtype=np.uint8))
+    tiny_project.write_params(tiny_params(tiny_mnist))
+    result = tiny_project.dvc("repro", check=False)
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR __main__")]
+    assert errors == [
+        "ERROR __main__: data/raw/train-labels-idx1-ubyte.gz: labels must be 0-9, found 12"
+    ]
+    assert (tiny_project.root / "data/raw").is_dir()
+    assert not (tiny_project.root / "data/prepared").exists()
