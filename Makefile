@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv repro test report sweep compare lint format lock plots-template clean
+.PHONY: help venv repro test report bench sweep compare lint format lock plots-template clean
 
 # `make sweep SWEEP="-S train.alpha=0.0001,0.001 -S train.max_iter=10,20" JOBS=2`
 SWEEP ?= -S 'train.hidden_layer_sizes=[50],[100]' -S train.learning_rate_init=0.1,0.2
@@ -35,6 +35,10 @@ $(CHROMIUM):
 
 test: $(INSTALLED) $(CHROMIUM)  ## Create .venv/ (and install chromium) if needed, run all tests
 	pytest
+
+MNIST ?= $(DATA_MIRROR)
+bench: $(INSTALLED)  ## Time the pipeline against the plain example (MNIST=dir of the .gz files)
+	python benchmarks/bench.py --data $(MNIST)
 
 BASELINE ?= main
 report: $(INSTALLED)  ## Write reports/report.md and report.html against BASELINE (main)

@@ -6,10 +6,11 @@ import logging
 from collections.abc import Sequence
 
 from mnist_mlp.cli import argument_parser, run_stage
-from mnist_mlp.dataset import ARRAY_NAMES, to_features
+from mnist_mlp.dataset import ARRAY_NAMES, FEATURES_SCHEMA, to_features
 from mnist_mlp.evaluate import CONFUSION_HEADER, PER_CLASS_HEADER, evaluate
 from mnist_mlp.files import load_arrays, write_csv, write_json
 from mnist_mlp.model_file import load_model
+from mnist_mlp.params import check_section, load_section
 
 log = logging.getLogger(__name__)
 
@@ -23,12 +24,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--confusion", required=True, help="output CSV: actual,predicted")
     args = parser.parse_args(argv)
 
+    features = load_section(args.params, "features")
+    check_section(features, FEATURES_SCHEMA, "features", args.params)
+
     arrays = load_arrays(args.data, ARRAY_NAMES)
     metrics, per_class, confusion = evaluate(
         load_model(args.model),
-        to_features(arrays["X_train"]),
+        to_features(arrays["X_train"], features["dtype"]),
         arrays["y_train"],
-        to_features(arrays["X_test"]),
+        to_features(arrays["X_test"], features["dtype"]),
         arrays["y_test"],
     )
     write_json(args.metrics, metrics)

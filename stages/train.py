@@ -7,10 +7,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from mnist_mlp.cli import argument_parser, run_stage
-from mnist_mlp.dataset import ARRAY_NAMES, to_features
+from mnist_mlp.dataset import ARRAY_NAMES, FEATURES_SCHEMA, to_features
 from mnist_mlp.files import load_arrays, save_array, write_csv
 from mnist_mlp.model_file import save_model
-from mnist_mlp.params import load_section
+from mnist_mlp.params import check_section, load_section
 from mnist_mlp.train import build_classifier, fit
 
 
@@ -25,13 +25,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
 
+    features = load_section(args.params, "features")
+    check_section(features, FEATURES_SCHEMA, "features", args.params)
+
     classifier = build_classifier(load_section(args.params, "train"))
     arrays = load_arrays(args.data, ARRAY_NAMES)
     model, history = fit(
         classifier,
-        to_features(arrays["X_train"]),
+        to_features(arrays["X_train"], features["dtype"]),
         arrays["y_train"],
-        to_features(arrays["X_test"]),
+        to_features(arrays["X_test"], features["dtype"]),
         arrays["y_test"],
     )
     save_model(args.model, model)

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from mnist_mlp.cli import argument_parser, run_stage
-from mnist_mlp.files import read_csv_columns, save_figure, save_gif
+from mnist_mlp.files import read_csv_columns
+from mnist_mlp.images import save_figure, save_gif
 from mnist_mlp.model_file import load_model
 from mnist_mlp.params import check_section, load_section
 from mnist_mlp.visualize import (

@@ -64,3 +64,10 @@ def test_features_are_divided_by_255_exactly() -> None:
     np.testing.assert_array_equal(features, pixels / 255.0)
     # The example divides; multiplying by 1/255 differs in the last bit for some values.
     assert not np.array_equal(features, pixels * (1 / 255.0))
+
+
+def test_float32_features_are_the_same_values_in_single_precision() -> None:
+    pixels = np.arange(256, dtype=np.uint8)
+    features = to_features(pixels, "float32")
+    assert features.dtype == np.float32
+    np.testing.assert_allclose(features, pixels / 255.0, rtol=1e-7)

@@ -105,8 +105,9 @@ def baseline(tiny_project: DvcProject) -> DvcProject:
         (["train.solver=adam", "train.learning_rate_init=0.001"], [50]),
         (["train.early_stopping=true", "train.max_iter=5"], [50]),
         (["train.solver=lbfgs", "train.random_state=null"], [50]),
+        (["features.dtype=float32"], [50]),
     ],
-    ids=["int-layers", "list-layers", "adam", "early-stopping", "lbfgs-null-seed"],
+    ids=["int-layers", "list-layers", "adam", "early-stopping", "lbfgs-null-seed", "float32"],
 )
 def test_exp_run_with_sklearn_valid_params(
     baseline: DvcProject, overrides: list[str], expected_hidden: list[int]

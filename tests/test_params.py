@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mnist_mlp.dataset import SPLIT_SCHEMA
+from mnist_mlp.dataset import FEATURES_SCHEMA, SPLIT_SCHEMA
 from mnist_mlp.errors import ParamsError
 from mnist_mlp.params import FETCH_SCHEMA, check_section, load_section
 from mnist_mlp.visualize import VISUALIZE_SCHEMA
@@ -18,7 +18,12 @@ PARAMS = PROJECT_ROOT / "params.yaml"
 
 @pytest.mark.parametrize(
     ("section", "schema"),
-    [("fetch", FETCH_SCHEMA), ("split", SPLIT_SCHEMA), ("visualize", VISUALIZE_SCHEMA)],
+    [
+        ("fetch", FETCH_SCHEMA),
+        ("split", SPLIT_SCHEMA),
+        ("features", FEATURES_SCHEMA),
+        ("visualize", VISUALIZE_SCHEMA),
+    ],
 )
 def test_project_params_pass_their_schema(section: str, schema) -> None:
     check_section(load_section(PARAMS, section), schema, section, PARAMS)
@@ -98,3 +103,8 @@ def test_yaml_float_without_dot_is_caught() -> None:
     params = load_section(PARAMS, "visualize") | yaml.safe_load("scale: 5e-1")
     with pytest.raises(ParamsError, match=r"visualize\.scale = '5e-1'"):
         check_section(params, VISUALIZE_SCHEMA, "visualize", "params.yaml")
+
+
+def test_features_dtype_is_float64_or_float32() -> None:
+    with pytest.raises(ParamsError, match=r"features\.dtype = 'float16', expected float64"):
+        check_section({"dtype": "float16"}, FEATURES_SCHEMA, "features", "params.yaml")

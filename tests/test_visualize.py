@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_mlp.files import save_gif
+from mnist_mlp.images import save_gif
 from mnist_mlp.visualize import curves_figure, weight_grid_figure, weight_grid_frames
 
 

@@ -25,7 +25,7 @@ from dvc.exceptions import DvcException
 from matplotlib.figure import Figure
 
 from mnist_mlp.errors import PipelineError
-from mnist_mlp.files import save_figure
+from mnist_mlp.images import save_figure
 from mnist_mlp.model_file import load_model_bytes
 from mnist_mlp.visualize import draw_weight_grid
 

@@ -18,9 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from PIL import Image
 
 
 def _umask() -> int:
@@ -94,32 +91,6 @@ def read_csv_columns(path: str | os.PathLike[str]) -> dict[str, list[str]]:
     if not rows:
         return {}
     return {key: [row[key] for row in rows] for key in rows[0]}
-
-
-def save_figure(path: str | os.PathLike[str], figure: Figure) -> None:
-    """Save ``figure`` as PNG atomically, without metadata that would vary between runs."""
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png", metadata={"Software": None})
-
-
-def save_gif(
-    path: str | os.PathLike[str], frames: Sequence[Figure], milliseconds_per_frame: int = 500
-) -> None:
-    """Render ``frames`` with Agg and save them as a looping animated GIF, atomically."""
-    images = []
-    for figure in frames:
-        canvas = FigureCanvasAgg(figure)
-        canvas.draw()
-        images.append(Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB"))
-    with atomic_path(path) as tmp:
-        images[0].save(
-            tmp,
-            format="GIF",
-            save_all=True,
-            append_images=images[1:],
-            duration=milliseconds_per_frame,
-            loop=0,
-        )
 
 
 def save_array(path: str | os.PathLike[str], array: np.ndarray) -> None:

@@ -29,7 +29,8 @@ from matplotlib.figure import Figure
 
 from mnist_mlp.compare import Run, comparison_figure, load_run
 from mnist_mlp.errors import PipelineError
-from mnist_mlp.files import read_csv_columns, save_figure, write_bytes
+from mnist_mlp.files import read_csv_columns, write_bytes
+from mnist_mlp.images import save_figure
 
 log = logging.getLogger(__name__)
 

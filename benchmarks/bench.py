@@ -1,0 +1,288 @@
+"""Measure what the pipeline costs against the bare example, in one run on one machine.
+
+``python benchmarks/bench.py --data DIR [--repeats 3]`` (or ``make bench``) prints a
+markdown table of medians and ratios:
+
+(a) the example as one plain script (``benchmarks/reference.py``);
+(b) ``dvc repro`` from an empty DVC cache, the data files already local (``DATA_MIRROR``);
+(c) a no-op ``dvc repro`` against ``dvc status``;
+(d) one ``dvc exp run -S train.learning_rate_init=0.2`` (train, evaluate, visualize rerun);
+(e) a sweep of 8 queued experiments run by the queue against 8 runs of (a);
+(f) peak resident memory of each stage and of (a);
+(g) DVC cache growth per experiment;
+(h) the fit with ``features.dtype: float32`` against float64 (in one process, fit only).
+
+``--quick`` (1 repeat, a sweep of 2) with ``--train-size``/``--test-size``/``--max-iter``
+runs it on tiny data, so that a test can keep the script from rotting. Timing is never
+asserted in tests: machines are shared and noisy, so only ratios measured in one run mean
+anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT_FILES = (
+    "dvc.yaml",
+    "params.yaml",
+    "stages",
+    "src",
+    "templates",
+    ".dvcignore",
+    ".gitignore",
+)
+STAGES = ("fetch", "preprocess", "train", "evaluate", "visualize")
+
+
+def run(command: Sequence[str], cwd: Path, env: dict[str, str]) -> tuple[float, int]:
+    """Run ``command``; return wall seconds and peak resident memory (KiB) of the process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    if status != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{stderr}")
+    return elapsed, usage.ru_maxrss
+
+
+def median_of(repeats: int, measure: Callable[[], float], prepare: Callable[[], None]) -> float:
+    samples = []
+    for _ in range(repeats):
+        prepare()
+        samples.append(measure())
+    return statistics.median(samples)
+
+
+def decompressed_sha256(path: Path) -> str:
+    return hashlib.sha256(gzip.decompress(path.read_bytes())).hexdigest()
+
+
+def make_project(root: Path, data: Path, args: argparse.Namespace, env: dict[str, str]) -> None:
+    """The project in a fresh git + DVC repo, params adjusted to the data given."""
+    root.mkdir()
+    for name in PROJECT_FILES:
+        source = ROOT / name
+        copy = shutil.copytree if source.is_dir() else shutil.copy2
+        copy(source, root / name)
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    for item in params["fetch"]["files"]:
+        item["sha256"] = decompressed_sha256(data / item["name"])
+    params["split"].update(train_size=args.train_size, test_size=args.test_size)
+    params["train"].update(max_iter=args.max_iter)
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    for command in (["git", "init", "-q", "-b", "main"], ["dvc", "init", "-q"]):
+        run(command, root, env)
+    shutil.copy2(ROOT / ".dvc/config", root / ".dvc/config")
+    for command in (["git", "add", "-A"], ["git", "commit", "-q", "-m", "bench"]):
+        run(command, root, env)
+
+
+def cache_objects(root: Path) -> dict[str, int]:
+    """``{md5: size}`` of every object in the project's DVC cache."""
+    cache = root / ".dvc/cache/files/md5"
+    if not cache.exists():
+        return {}
+    return {p.parent.name + p.name: p.stat().st_size for p in cache.glob("*/*") if p.is_file()}
+
+
+def data_md5s(root: Path) -> set[str]:
+    """md5 of every file under ``data/`` (the raw files and the split arrays)."""
+    return {
+        hashlib.md5(p.read_bytes()).hexdigest() for p in (root / "data").rglob("*") if p.is_file()
+    }
+
+
+def reset_to_commit(root: Path, env: dict[str, str]) -> None:
+    """Back to the committed params and outputs; forget the run-cache so work is redone."""
+    run(["git", "checkout", "-q", "--", "."], root, env)
+    run(["dvc", "checkout", "-q"], root, env)
+    shutil.rmtree(root / ".dvc/cache/runs", ignore_errors=True)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, required=True, help="directory of the 4 .gz files")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sweep", type=int, default=8, choices=(2, 4, 8))
+    parser.add_argument("--quick", action="store_true", help="1 repeat and a sweep of 2")
+    parser.add_argument("--train-size", type=int, default=60000)
+    parser.add_argument("--test-size", type=int, default=10000)
+    parser.add_argument("--max-iter", type=int, default=10)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.repeats, args.sweep = 1, 2
+    data = args.data.resolve()
+    env = os.environ | {
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "DATA_MIRROR": str(data),
+        "DVC_NO_ANALYTICS": "1",
+        "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+        "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.invalid",
+    }  # fmt: skip
+    work = Path(tempfile.mkdtemp(prefix="mnist-mlp-bench-"))
+    try:
+        print(measure_all(args, data, work, env))  # noqa: T201 - the table is the output
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def precision_rows(data: Path, args: argparse.Namespace) -> list[str]:
+    """(h): fit time and test accuracy of float64 and float32 features, medians in-process."""
+    from mnist_mlp.dataset import combine, split, to_features
+    from mnist_mlp.idx import read_pair
+    from mnist_mlp.train import build_classifier
+
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    X, y = combine(
+        *read_pair(data / "train-images-idx3-ubyte.gz", data / "train-labels-idx1-ubyte.gz"),
+        *read_pair(data / "t10k-images-idx3-ubyte.gz", data / "t10k-labels-idx1-ubyte.gz"),
+    )
+    sizes = {"train_size": args.train_size, "test_size": args.test_size}
+    arrays = split(X, y, params["split"] | sizes)
+    results = {}
+    for dtype in ("float64", "float32"):
+        X_train, X_test = (to_features(arrays[n], dtype) for n in ("X_train", "X_test"))
+        seconds = []
+        for _ in range(args.repeats):
+            classifier = build_classifier(params["train"] | {"max_iter": args.max_iter})
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                classifier.fit(X_train, arrays["y_train"])
+            seconds.append(time.perf_counter() - start)
+        results[dtype] = (statistics.median(seconds), classifier.score(X_test, arrays["y_test"]))
+    (t64, acc64), (t32, acc32) = results["float64"], results["float32"]
+    points = abs(acc32 - acc64) * 100
+    met = verdict(t64 / t32 >= 1.4 and points <= 0.5)
+    return [
+        row("(h) fit, features.dtype", "median s", "test accuracy", "target", "met"),
+        row("---", "---", "---", "---", "---"),
+        row("float64 (default)", f"{t64:.2f}", f"{acc64:.4f}", "", ""),
+        row("float32", f"{t32:.2f}", f"{acc32:.4f}",
+            "≥ 1.4× faster, accuracy within 0.5 points",
+            f"{t64 / t32:.2f}× faster, {points:.2f} points: {met}"),
+    ]  # fmt: skip
+
+
+def sweep_overrides(size: int) -> list[str]:
+    """``-S`` values making a grid of ``size`` (2, 4 or 8) training experiments."""
+    rates = ["0.1", "0.2"] if size == 2 else ["0.05", "0.1", "0.15", "0.2"]
+    alphas = ["0.0001", "0.001"] if size == 8 else ["0.0001"]
+    return [
+        "-S",
+        f"train.learning_rate_init={','.join(rates)}",
+        "-S",
+        f"train.alpha={','.join(alphas)}",
+    ]
+
+
+def row(*cells: object) -> str:
+    return "| " + " | ".join(str(cell) for cell in cells) + " |"
+
+
+def verdict(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def measure_all(args: argparse.Namespace, data: Path, work: Path, env: dict[str, str]) -> str:
+    """Run every measurement in ``work`` and return the markdown tables."""
+    project = work / "project"
+    make_project(project, data, args, env)
+    reference = [
+        sys.executable, str(ROOT / "benchmarks/reference.py"), str(data), str(work / "ref.png"),
+        "--max-iter", str(args.max_iter), "--train-size", str(args.train_size),
+    ]  # fmt: skip
+    a_runs = [run(reference, work, env) for _ in range(args.repeats)]
+    a = statistics.median(seconds for seconds, _ in a_runs)
+    a_rss = max(rss for _, rss in a_runs)
+
+    def from_scratch() -> None:
+        for path in ("data/prepared", "models", ".dvc/cache"):
+            shutil.rmtree(project / path, ignore_errors=True)
+        (project / "dvc.lock").unlink(missing_ok=True)
+
+    b = median_of(args.repeats, lambda: run(["dvc", "repro"], project, env)[0], from_scratch)
+    run(["git", "add", "-A"], project, env)
+    run(["git", "commit", "-q", "-m", "reproduced"], project, env)
+
+    no_change = lambda: None  # noqa: E731
+    c = median_of(args.repeats, lambda: run(["dvc", "repro"], project, env)[0], no_change)
+    status = median_of(args.repeats, lambda: run(["dvc", "status"], project, env)[0], no_change)
+
+    growth, copied_data = [], set()
+
+    def experiment() -> float:
+        before = cache_objects(project)
+        command = ["dvc", "exp", "run", "-S", "train.learning_rate_init=0.2"]
+        seconds = run(command, project, env)[0]
+        added = {md5: size for md5, size in cache_objects(project).items() if md5 not in before}
+        growth.append(sum(added.values()))
+        copied_data.update(set(added) & data_md5s(project))
+        return seconds
+
+    d = median_of(args.repeats, experiment, lambda: reset_to_commit(project, env))
+    reset_to_commit(project, env)
+
+    commands = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]
+    stage_rss = {name: run(["sh", "-c", commands[name]["cmd"]], project, env)[1] for name in STAGES}
+
+    sweep = [sys.executable, "-m", "mnist_mlp.sweep", "--jobs", "2", *sweep_overrides(args.sweep)]
+    e = run(sweep, project, env)[0]
+    serial_a = sum(run(reference, work, env)[0] for _ in range(args.sweep))
+
+    data_bytes = sum(p.stat().st_size for p in (project / "data").rglob("*") if p.is_file())
+    per_experiment = statistics.median(growth)
+    lines = [
+        f"Medians of {args.repeats} runs; data: {args.train_size} + {args.test_size} images, "
+        f"{args.max_iter} epochs.",
+        "",
+        row("measure", "median s", "ratio", "target", "met"),
+        row("---", "---", "---", "---", "---"),
+        row("(a) plain script", f"{a:.2f}", "", "", ""),
+        row("(b) dvc repro, empty cache", f"{b:.2f}", f"{b / a:.2f} × (a)", "≤ 1.15",
+            verdict(b / a <= 1.15)),
+        row("(c) no-op dvc repro", f"{c:.2f}", f"{c / status:.2f} × dvc status ({status:.2f} s)",
+            "≤ 1.3", verdict(c / status <= 1.3)),
+        row("(d) dvc exp run -S train.learning_rate_init=0.2", f"{d:.2f}", f"{d / a:.2f} × (a)",
+            "< 1.0", verdict(d / a < 1.0)),
+        row(f"(e) sweep of {args.sweep}, queue with 2 workers", f"{e:.2f}",
+            f"{e / serial_a:.2f} × {args.sweep} runs of (a) ({serial_a:.1f} s)", "≤ 0.8",
+            verdict(e / serial_a <= 0.8)),
+        "",
+        row("peak resident memory", "MiB", "ratio to (a)", "target", "met"),
+        row("---", "---", "---", "---", "---"),
+        row("(a) plain script", f"{a_rss / 1024:.0f}", "", "", ""),
+        *(row(f"(f) stage {name}", f"{rss / 1024:.0f}", f"{rss / a_rss:.2f}", "≤ 0.6",
+              verdict(rss / a_rss <= 0.6)) for name, rss in stage_rss.items()),
+        "",
+        row("(g) DVC cache growth per experiment (train params only)", "MiB", "data, MiB",
+            "target", "met"),
+        row("---", "---", "---", "---", "---"),
+        row("", f"{per_experiment / 2**20:.2f}", f"{data_bytes / 2**20:.1f}",
+            "no copy of the data", verdict(not copied_data)),
+        "",
+        *precision_rows(data, args),
+    ]  # fmt: skip
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""Saving figures as PNG and animated GIF, atomically and with stable bytes.
+
+Kept apart from :mod:`mnist_mlp.files` so that stages which draw nothing do not pay for
+importing matplotlib and Pillow.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image
+
+from mnist_mlp.files import atomic_path
+
+
+def save_figure(path: str | os.PathLike[str], figure: Figure) -> None:
+    """Save ``figure`` as PNG atomically, without metadata that would vary between runs."""
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", metadata={"Software": None})
+
+
+def save_gif(
+    path: str | os.PathLike[str], frames: Sequence[Figure], milliseconds_per_frame: int = 500
+) -> None:
+    """Render ``frames`` with Agg and save them as a looping animated GIF, atomically."""
+    images = []
+    for figure in frames:
+        canvas = FigureCanvasAgg(figure)
+        canvas.draw()
+        images.append(Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB"))
+    with atomic_path(path) as tmp:
+        images[0].save(
+            tmp,
+            format="GIF",
+            save_all=True,
+            append_images=images[1:],
+            duration=milliseconds_per_frame,
+            loop=0,
+        )

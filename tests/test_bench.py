@@ -1,0 +1,30 @@
+"""The benchmark script runs end to end in its quickest mode, so that it cannot rot.
+It asserts nothing about speed: only that every measurement is made and reported."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import PROJECT_ROOT, TINY_TEST, TINY_TRAIN
+
+pytestmark = pytest.mark.pipeline
+
+
+def test_bench_quick_mode_prints_every_row(tiny_mnist: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "benchmarks/bench.py"), "--quick",
+         "--data", str(tiny_mnist), "--train-size", str(TINY_TRAIN),
+         "--test-size", str(TINY_TEST), "--max-iter", "2"],
+        capture_output=True, text=True, check=False, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    table = result.stdout
+    for label in ["(a) plain script", "(b) dvc repro, empty cache", "(c) no-op dvc repro",
+                  "(d) dvc exp run", "(e) sweep of 2", "(f) stage fetch", "(f) stage train",
+                  "(f) stage visualize", "(g) DVC cache growth", "(h) fit", "float32"]:  # fmt: skip
+        assert label in table, label
+    assert "| --- |" in table
