@@ -38,7 +38,7 @@ test: $(INSTALLED) $(CHROMIUM)  ## Create .venv/ (and install chromium) if neede
 
 MNIST ?= $(DATA_MIRROR)
 bench: $(INSTALLED)  ## Time the pipeline against the plain example (MNIST=dir of the .gz files)
-	python benchmarks/bench.py --data $(MNIST)
+	python -m benchmarks.bench --data $(MNIST)
 
 BASELINE ?= main
 report: $(INSTALLED)  ## Write reports/report.md and report.html against BASELINE (main)

@@ -1,6 +1,7 @@
 """Measure what the pipeline costs against the bare example, in one run on one machine.
 
-``python benchmarks/bench.py --data DIR [--repeats 3]`` (or ``make bench``) prints a
+``python -m benchmarks.bench --data DIR [--repeats 3]`` (or ``make bench``), run from the
+project root, prints a
 markdown table of medians and ratios:
 
 (a) the example as one plain script (``benchmarks/reference.py``);
@@ -21,7 +22,6 @@ anything.
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
 import os
 import shutil
@@ -35,6 +35,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import yaml
+
+from tests.helpers import decompressed_sha256, make_dvc_project
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILES = (
@@ -71,28 +73,17 @@ def median_of(repeats: int, measure: Callable[[], float], prepare: Callable[[], 
     return statistics.median(samples)
 
 
-def decompressed_sha256(path: Path) -> str:
-    return hashlib.sha256(gzip.decompress(path.read_bytes())).hexdigest()
-
-
-def make_project(root: Path, data: Path, args: argparse.Namespace, env: dict[str, str]) -> None:
-    """The project in a fresh git + DVC repo, params adjusted to the data given."""
-    root.mkdir()
-    for name in PROJECT_FILES:
-        source = ROOT / name
-        copy = shutil.copytree if source.is_dir() else shutil.copy2
-        copy(source, root / name)
+def make_project(root: Path, data: Path, args: argparse.Namespace) -> dict[str, str]:
+    """The project in a fresh git + DVC repo with params for the data; return its env."""
+    project = make_dvc_project(root, data)
     params = yaml.safe_load((root / "params.yaml").read_text())
     for item in params["fetch"]["files"]:
         item["sha256"] = decompressed_sha256(data / item["name"])
     params["split"].update(train_size=args.train_size, test_size=args.test_size)
     params["train"].update(max_iter=args.max_iter)
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    for command in (["git", "init", "-q", "-b", "main"], ["dvc", "init", "-q"]):
-        run(command, root, env)
-    shutil.copy2(ROOT / ".dvc/config", root / ".dvc/config")
-    for command in (["git", "add", "-A"], ["git", "commit", "-q", "-m", "bench"]):
-        run(command, root, env)
+    project.write_params(params)
+    project.commit("bench")
+    return project.env
 
 
 def cache_objects(root: Path) -> dict[str, int]:
@@ -129,17 +120,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.quick:
         args.repeats, args.sweep = 1, 2
-    data = args.data.resolve()
-    env = os.environ | {
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "DATA_MIRROR": str(data),
-        "DVC_NO_ANALYTICS": "1",
-        "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid",
-        "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.invalid",
-    }  # fmt: skip
     work = Path(tempfile.mkdtemp(prefix="mnist-mlp-bench-"))
     try:
-        print(measure_all(args, data, work, env))  # noqa: T201 - the table is the output
+        print(measure_all(args, args.data.resolve(), work))  # noqa: T201 - the table is the output
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -202,10 +185,10 @@ def verdict(ok: bool) -> str:
     return "yes" if ok else "**no**"
 
 
-def measure_all(args: argparse.Namespace, data: Path, work: Path, env: dict[str, str]) -> str:
+def measure_all(args: argparse.Namespace, data: Path, work: Path) -> str:
     """Run every measurement in ``work`` and return the markdown tables."""
     project = work / "project"
-    make_project(project, data, args, env)
+    env = make_project(project, data, args)
     reference = [
         sys.executable, str(ROOT / "benchmarks/reference.py"), str(data), str(work / "ref.png"),
         "--max-iter", str(args.max_iter), "--train-size", str(args.train_size),

@@ -16,10 +16,10 @@ pytestmark = pytest.mark.pipeline
 
 def test_bench_quick_mode_prints_every_row(tiny_mnist: Path) -> None:
     result = subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "benchmarks/bench.py"), "--quick",
+        [sys.executable, "-m", "benchmarks.bench", "--quick",
          "--data", str(tiny_mnist), "--train-size", str(TINY_TRAIN),
          "--test-size", str(TINY_TEST), "--max-iter", "2"],
-        capture_output=True, text=True, check=False, timeout=600,
+        cwd=PROJECT_ROOT, capture_output=True, text=True, check=False, timeout=600,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     table = result.stdout
