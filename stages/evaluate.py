@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 
 from mnist_mlp.cli import argument_parser, run_stage
-from mnist_mlp.dataset import ARRAY_NAMES, FEATURES_SCHEMA, to_features
+from mnist_mlp.dataset import ARRAY_NAMES, FEATURES_SCHEMA
 from mnist_mlp.evaluate import CONFUSION_HEADER, PER_CLASS_HEADER, evaluate
 from mnist_mlp.files import load_arrays, write_csv, write_json
 from mnist_mlp.model_file import load_model
@@ -30,10 +30,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     arrays = load_arrays(args.data, ARRAY_NAMES)
     metrics, per_class, confusion = evaluate(
         load_model(args.model),
-        to_features(arrays["X_train"], features["dtype"]),
+        arrays["X_train"],
         arrays["y_train"],
-        to_features(arrays["X_test"], features["dtype"]),
+        arrays["X_test"],
         arrays["y_test"],
+        features["dtype"],
     )
     write_json(args.metrics, metrics)
     write_csv(args.per_class, PER_CLASS_HEADER, per_class)

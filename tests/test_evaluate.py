@@ -6,16 +6,25 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix
 
-from mnist_mlp.evaluate import evaluate
+from mnist_mlp.evaluate import evaluate, predict
 from tests.test_model_file import small_model
 
 
 @pytest.fixture(scope="module")
 def result():
     model, X = small_model()
+    pixels = np.rint(X * 255).astype(np.uint8)
     y = model.predict(X)
     y[:7] = (y[:7] + 1) % 10  # seven deliberate mistakes
-    return model, X, y, evaluate(model, X, model.predict(X), X, y)
+    return model, X, y, evaluate(model, pixels, model.predict(X), pixels, y)
+
+
+def test_batched_prediction_equals_predict() -> None:
+    model, X = small_model()
+    pixels = np.rint(X * 255).astype(np.uint8)
+    expected = model.predict(pixels / 255.0)
+    np.testing.assert_array_equal(predict(model, pixels, batch_size=7), expected)
+    np.testing.assert_array_equal(predict(model, pixels), expected)
 
 
 def test_scores_are_mean_accuracy_as_model_score(result) -> None:

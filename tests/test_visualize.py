@@ -6,6 +6,7 @@ import io
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
 from mnist_mlp.images import save_gif
@@ -69,12 +70,23 @@ def test_curves_figure_has_loss_and_accuracy_panels() -> None:
     assert len(curves_figure(loss).axes) == 1
 
 
-def test_animation_frames_share_the_final_colour_scale(first_layer) -> None:
+def rendered(figure) -> np.ndarray:
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3]
+
+
+def test_animation_frames_are_the_grid_per_epoch_on_the_final_scale(first_layer) -> None:
     history = np.stack([first_layer * 0.1, first_layer * 0.5, first_layer])
-    frames = weight_grid_frames(history, rows=2, cols=2)
-    assert [frame.get_suptitle() for frame in frames] == ["epoch 1", "epoch 2", "epoch 3"]
-    limits = {frame.axes[0].get_images()[0].get_clim() for frame in frames}
-    assert limits == {(0.5 * first_layer.min(), 0.5 * first_layer.max())}
+    frames = weight_grid_frames(history, rows=2, cols=3, neurons=[4, 0, 19, 99])
+    assert len(frames) == 3 and frames[0].dtype == np.uint8 and frames[0].shape[2] == 3
+    limits = (first_layer.min(), first_layer.max())
+    for epoch, frame in enumerate(frames, start=1):
+        alone = weight_grid_figure(
+            history[epoch - 1], rows=2, cols=3, neurons=[4, 0, 19, 99], limits=limits,
+            title=f"epoch {epoch}",
+        )  # fmt: skip
+        np.testing.assert_array_equal(frame, rendered(alone))
 
 
 def test_gif_has_one_frame_per_epoch_and_stable_bytes(first_layer, tmp_path) -> None:

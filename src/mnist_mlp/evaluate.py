@@ -8,18 +8,41 @@ import numpy as np
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 from sklearn.neural_network import MLPClassifier
 
+from mnist_mlp.dataset import to_features
+
 PER_CLASS_HEADER = ("class", "precision", "recall", "f1", "support")
 CONFUSION_HEADER = ("actual", "predicted")
 
 
+def predict(
+    model: MLPClassifier, pixels: np.ndarray, dtype: str = "float64", batch_size: int = 10_000
+) -> np.ndarray:
+    """``model.predict(to_features(pixels))``, converting ``batch_size`` rows at a time.
+
+    Predictions are row by row, so batches give the same labels while never holding the
+    whole float64 feature matrix (8 times the uint8 pixels) in memory.
+    """
+    batches = [
+        model.predict(to_features(pixels[start : start + batch_size], dtype))
+        for start in range(0, len(pixels), batch_size)
+    ]
+    return np.concatenate(batches) if batches else np.empty(0, dtype=model.classes_.dtype)
+
+
 def evaluate(
     model: MLPClassifier,
-    X_train: np.ndarray,
+    pixels_train: np.ndarray,
     y_train: np.ndarray,
-    X_test: np.ndarray,
+    pixels_test: np.ndarray,
     y_test: np.ndarray,
+    dtype: str = "float64",
 ) -> tuple[dict[str, float], list[tuple[Any, ...]], list[tuple[int, int]]]:
     """Score ``model`` as the example does (mean accuracy, ``model.score``) and per class.
+
+    Parameters
+    ----------
+    pixels_train, pixels_test : ndarray of uint8, shape (n_samples, 784)
+        Features are ``pixels / 255.`` in ``dtype``, as in training.
 
     Returns
     -------
@@ -29,12 +52,12 @@ def evaluate(
     per_class : list of (class, precision, recall, f1, support) on the test set
     confusion : list of (actual, predicted), one per test sample, for a DVC confusion plot
     """
-    predicted = model.predict(X_test)
+    predicted = predict(model, pixels_test, dtype)
     precision, recall, f1, support = precision_recall_fscore_support(
         y_test, predicted, labels=model.classes_, zero_division=0
     )
     metrics = {
-        "train_score": float(model.score(X_train, y_train)),
+        "train_score": float(accuracy_score(y_train, predict(model, pixels_train, dtype))),
         "test_score": float(accuracy_score(y_test, predicted)),
         "test_precision": float(precision.mean()),
         "test_recall": float(recall.mean()),

@@ -10,7 +10,6 @@ import os
 from collections.abc import Sequence
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
@@ -24,14 +23,10 @@ def save_figure(path: str | os.PathLike[str], figure: Figure) -> None:
 
 
 def save_gif(
-    path: str | os.PathLike[str], frames: Sequence[Figure], milliseconds_per_frame: int = 500
+    path: str | os.PathLike[str], frames: Sequence[np.ndarray], milliseconds_per_frame: int = 500
 ) -> None:
-    """Render ``frames`` with Agg and save them as a looping animated GIF, atomically."""
-    images = []
-    for figure in frames:
-        canvas = FigureCanvasAgg(figure)
-        canvas.draw()
-        images.append(Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB"))
+    """Save RGB ``frames`` (uint8, height x width x 3) as a looping animated GIF, atomically."""
+    images = [Image.fromarray(frame) for frame in frames]
     with atomic_path(path) as tmp:
         images[0].save(
             tmp,

@@ -11,6 +11,7 @@ from typing import Any
 
 import matplotlib
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure, SubFigure
 
 from mnist_mlp.idx import IMAGE_SHAPE
@@ -67,6 +68,12 @@ def weight_grid_figure(
     return figure
 
 
+def shown_neurons(n_hidden: int, rows: int, cols: int, neurons: Sequence[int] | None) -> list[int]:
+    """The hidden units the grid draws, in order: those that exist, at most rows * cols."""
+    candidates = range(rows * cols) if neurons is None else neurons
+    return [n for n in candidates if n < n_hidden][: rows * cols]
+
+
 def draw_weight_grid(
     figure: Figure | SubFigure,
     first_layer: np.ndarray,
@@ -78,10 +85,7 @@ def draw_weight_grid(
     limits: tuple[float, float] | None = None,
 ) -> None:
     """Draw the weight grid into ``figure`` (a Figure or SubFigure); see weight_grid_figure."""
-    n_hidden = first_layer.shape[1]
-    if neurons is None:
-        neurons = range(rows * cols)
-    shown = [n for n in neurons if n < n_hidden][: rows * cols]
+    shown = shown_neurons(first_layer.shape[1], rows, cols, neurons)
     vmin, vmax = limits if limits is not None else (first_layer.min(), first_layer.max())
     axes = figure.subplots(rows, cols, squeeze=False)
     for index, ax in enumerate(axes.ravel()):
@@ -98,8 +102,11 @@ def draw_weight_grid(
             ax.set_axis_off()
 
 
-def weight_grid_frames(history: np.ndarray, **grid_params: Any) -> list[Figure]:
-    """One weight-grid figure per epoch, all on the colour scale of the final weights.
+def weight_grid_frames(history: np.ndarray, **grid_params: Any) -> list[np.ndarray]:
+    """The weight grid after each epoch, as RGB images, on the final weights' colour scale.
+
+    One figure is drawn and its images updated per epoch (building a 16-axes figure per
+    frame would cost more than rendering it).
 
     Parameters
     ----------
@@ -107,12 +114,29 @@ def weight_grid_frames(history: np.ndarray, **grid_params: Any) -> list[Figure]:
         The first layer's weights after each epoch.
     **grid_params
         ``rows``, ``cols``, ``neurons``, ``scale``, ``cmap`` as for weight_grid_figure.
+
+    Returns
+    -------
+    list of ndarray of uint8, shape (height, width, 3), one per epoch
     """
     limits = (float(history[-1].min()), float(history[-1].max()))
-    return [
-        weight_grid_figure(layer, **grid_params, limits=limits, title=f"epoch {epoch}")
-        for epoch, layer in enumerate(history, start=1)
-    ]
+    figure = weight_grid_figure(history[0], **grid_params, limits=limits, title="epoch 1")
+    shown = shown_neurons(
+        history.shape[2],
+        grid_params.get("rows", 4),
+        grid_params.get("cols", 4),
+        grid_params.get("neurons"),
+    )
+    images = [image for ax in figure.axes for image in ax.get_images()]
+    canvas = FigureCanvasAgg(figure)
+    frames = []
+    for epoch, layer in enumerate(history, start=1):
+        for image, neuron in zip(images, shown, strict=True):
+            image.set_data(layer[:, neuron].reshape(IMAGE_SHAPE))
+        figure.suptitle(f"epoch {epoch}")
+        canvas.draw()
+        frames.append(np.asarray(canvas.buffer_rgba())[..., :3].copy())
+    return frames
 
 
 def curves_figure(
