@@ -166,3 +166,19 @@ def test_sweep_refuses_untracked_files(baseline: DvcProject) -> None:
     assert "untracked files would be left out" in result.stderr
     assert "src/mnist_mlp/new_module.py" in result.stderr
     assert "Queued" not in baseline.dvc("queue", "status").stdout
+
+
+def test_sweep_fails_when_nothing_was_queued(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If DVC queued nothing (or printed something unexpected), the sweep must not report
+    success after waiting for no experiment at all."""
+    import subprocess
+
+    from mnist_mlp import sweep as sweep_module
+
+    def fake_run(command, **kwargs):
+        output = "nothing to do" if command[:3] == ["dvc", "exp", "run"] else ""
+        return subprocess.CompletedProcess(command, 0, stdout=output, stderr="")
+
+    monkeypatch.setattr(sweep_module, "_run", fake_run)
+    with pytest.raises(sweep_module.SweepError, match="queued nothing: nothing to do"):
+        sweep_module.sweep(["train.max_iter=2"], jobs=1)

@@ -88,6 +88,8 @@ def sweep(overrides: Sequence[str], jobs: int, poll_seconds: float = 2.0) -> Non
     if queued.returncode != 0:
         raise SweepError(f"dvc exp run --queue failed: {queued.stderr.strip()}")
     names = re.findall(r"Queued experiment '([^']+)'", queued.stdout)
+    if not names:
+        raise SweepError(f"dvc exp run --queue queued nothing: {queued.stdout.strip()}")
     log.info("queued %d experiments: %s", len(names), ", ".join(names))
     env = os.environ | blas_threads(os.cpu_count() or 1, jobs)
     try:
