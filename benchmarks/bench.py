@@ -36,18 +36,9 @@ from pathlib import Path
 
 import yaml
 
+from tests.helpers import PROJECT_ROOT as ROOT
 from tests.helpers import decompressed_sha256, make_dvc_project
 
-ROOT = Path(__file__).resolve().parents[1]
-PROJECT_FILES = (
-    "dvc.yaml",
-    "params.yaml",
-    "stages",
-    "src",
-    "templates",
-    ".dvcignore",
-    ".gitignore",
-)
 STAGES = ("fetch", "preprocess", "train", "evaluate", "visualize")
 
 
