@@ -27,6 +27,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 source_list,
                 tmp,
                 timeout=params["timeout"],
+                attempt_seconds=params["attempt_seconds"],
                 retries=params["retries"],
                 retry_delay=params["retry_delay"],
             )

@@ -50,6 +50,24 @@ def reset_connection(handler: BaseHTTPRequestHandler) -> None:
     handler.connection.close()
 
 
+def trickle(body: bytes, seconds_per_byte: float, limit_seconds: float) -> Route:
+    """Send the body one byte at a time, each in time for the client's socket timeout."""
+
+    def respond(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        started = time.monotonic()
+        for byte in body:
+            if time.monotonic() - started > limit_seconds:
+                return
+            handler.wfile.write(bytes([byte]))
+            handler.wfile.flush()
+            time.sleep(seconds_per_byte)
+
+    return respond
+
+
 def redirect(location: str) -> Route:
     def respond(handler: BaseHTTPRequestHandler) -> None:
         handler.send_response(302)
@@ -225,4 +243,16 @@ def test_different_file_under_the_right_name_is_rejected(server: Server, tmp_pat
     impostor = gzip.compress(random.Random(1).randbytes(20_000), mtime=0)
     with pytest.raises(FetchError, match=f"{NAME}: no source served it with SHA-256 {SHA256}"):
         fetch([server.mirror("impostor", serve(impostor))], tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_trickling_server_is_cut_off_by_the_attempt_deadline(
+    server: Server, tmp_path: Path
+) -> None:
+    slow = trickle(GOOD, seconds_per_byte=0.05, limit_seconds=5.0)
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="download took longer than 0.5 s"):
+        fetch([server.mirror("trickle", slow)], tmp_path, timeout=1.0, retries=1,
+              attempt_seconds=0.5)  # fmt: skip
+    assert time.monotonic() - started < 3.0
     assert list(tmp_path.iterdir()) == []

@@ -60,8 +60,14 @@ def _is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
 
 
-def _download(url: str, target: Path, timeout: float, label: str) -> None:
-    """Stream ``url`` to ``target`` with a progress bar; ``timeout`` bounds every socket wait."""
+def _download(url: str, target: Path, timeout: float, attempt_seconds: float, label: str) -> None:
+    """Stream ``url`` to ``target`` with a progress bar.
+
+    ``timeout`` bounds every socket wait and ``attempt_seconds`` the whole download, so a
+    server that trickles bytes just fast enough to avoid the timeout still cannot hold an
+    attempt forever.
+    """
+    deadline = time.monotonic() + attempt_seconds
     request = urllib.request.Request(url, headers={"User-Agent": "mnist-mlp"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         size = response.headers.get("Content-Length")
@@ -76,14 +82,19 @@ def _download(url: str, target: Path, timeout: float, label: str) -> None:
                 disable=None,
             ) as bar,
         ):
-            while chunk := response.read(_CHUNK_BYTES):
+            # read1 returns what has arrived instead of waiting for a whole chunk.
+            while chunk := response.read1(_CHUNK_BYTES):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"download took longer than {attempt_seconds} s")
                 out.write(chunk)
                 bar.update(len(chunk))
 
 
-def _copy_once(source: str, name: str, target: Path, timeout: float) -> None:
+def _copy_once(
+    source: str, name: str, target: Path, timeout: float, attempt_seconds: float
+) -> None:
     if _is_url(source):
-        _download(source.rstrip("/") + "/" + name, target, timeout, name)
+        _download(source.rstrip("/") + "/" + name, target, timeout, attempt_seconds, name)
     else:
         shutil.copyfile(Path(source) / name, target)
 
@@ -102,6 +113,7 @@ def fetch_file(
     destination: str | os.PathLike[str],
     *,
     timeout: float = 30.0,
+    attempt_seconds: float = 600.0,
     retries: int = 3,
     retry_delay: float = 1.0,
 ) -> Path:
@@ -119,6 +131,8 @@ def fetch_file(
         Directory the verified file is written to.
     timeout : float
         Seconds any single network wait may take before the attempt is abandoned.
+    attempt_seconds : float
+        Seconds a whole download attempt may take.
     retries : int
         Attempts per source for transient failures (timeouts, resets, 5xx).
     retry_delay : float
@@ -134,7 +148,7 @@ def fetch_file(
         for attempt in range(1, retries + 1):
             try:
                 with atomic_path(target) as tmp:
-                    _copy_once(source, name, tmp, timeout)
+                    _copy_once(source, name, tmp, timeout, attempt_seconds)
                     found = decompressed_sha256(tmp)
                     if found != sha256:
                         raise FetchError(f"SHA-256 of decompressed content is {found}")

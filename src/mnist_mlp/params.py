@@ -97,6 +97,7 @@ FETCH_SCHEMA: Schema = {
         "a non-empty list of {name: <file name>, sha256: <64 lowercase hex digits>}",
     ),
     "timeout": (positive_number, "seconds > 0"),
+    "attempt_seconds": (positive_number, "seconds > 0"),
     "retries": (positive_int, "an int >= 1"),
     "retry_delay": (lambda v: is_number(v) and v >= 0, "seconds >= 0"),
 }
