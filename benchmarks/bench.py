@@ -150,10 +150,14 @@ def precision_rows(data: Path, args: argparse.Namespace) -> list[str]:
         row("(h) fit, features.dtype", "median s", "test accuracy", "target", "met"),
         row("---", "---", "---", "---", "---"),
         row("float64 (default)", f"{t64:.2f}", f"{acc64:.4f}", "", ""),
-        row("float32", f"{t32:.2f}", f"{acc32:.4f}",
+        row(
+            "float32",
+            f"{t32:.2f}",
+            f"{acc32:.4f}",
             "≥ 1.4× faster, accuracy within 0.5 points",
-            f"{t64 / t32:.2f}× faster, {points:.2f} points: {met}"),
-    ]  # fmt: skip
+            f"{t64 / t32:.2f}× faster, {points:.2f} points: {met}",
+        ),
+    ]
 
 
 def sweep_overrides(size: int) -> list[str]:
@@ -181,9 +185,15 @@ def measure_all(args: argparse.Namespace, data: Path, work: Path) -> str:
     project = work / "project"
     env = make_project(project, data, args)
     reference = [
-        sys.executable, str(ROOT / "benchmarks/reference.py"), str(data), str(work / "ref.png"),
-        "--max-iter", str(args.max_iter), "--train-size", str(args.train_size),
-    ]  # fmt: skip
+        sys.executable,
+        str(ROOT / "benchmarks/reference.py"),
+        str(data),
+        str(work / "ref.png"),
+        "--max-iter",
+        str(args.max_iter),
+        "--train-size",
+        str(args.train_size),
+    ]
     a_runs = [run(reference, work, env) for _ in range(args.repeats)]
     a = statistics.median(seconds for seconds, _ in a_runs)
     a_rss = max(rss for _, rss in a_runs)
@@ -232,30 +242,67 @@ def measure_all(args: argparse.Namespace, data: Path, work: Path) -> str:
         row("measure", "median s", "ratio", "target", "met"),
         row("---", "---", "---", "---", "---"),
         row("(a) plain script", f"{a:.2f}", "", "", ""),
-        row("(b) dvc repro, empty cache", f"{b:.2f}", f"{b / a:.2f} × (a)", "≤ 1.15",
-            verdict(b / a <= 1.15)),
-        row("(c) no-op dvc repro", f"{c:.2f}", f"{c / status:.2f} × dvc status ({status:.2f} s)",
-            "≤ 1.3", verdict(c / status <= 1.3)),
-        row("(d) dvc exp run -S train.learning_rate_init=0.2", f"{d:.2f}", f"{d / a:.2f} × (a)",
-            "< 1.0", verdict(d / a < 1.0)),
-        row(f"(e) sweep of {args.sweep}, queue with 2 workers", f"{e:.2f}",
-            f"{e / serial_a:.2f} × {args.sweep} runs of (a) ({serial_a:.1f} s)", "≤ 0.8",
-            verdict(e / serial_a <= 0.8)),
+        row(
+            "(b) dvc repro, empty cache",
+            f"{b:.2f}",
+            f"{b / a:.2f} × (a)",
+            "≤ 1.15",
+            verdict(b / a <= 1.15),
+        ),
+        row(
+            "(c) no-op dvc repro",
+            f"{c:.2f}",
+            f"{c / status:.2f} × dvc status ({status:.2f} s)",
+            "≤ 1.3",
+            verdict(c / status <= 1.3),
+        ),
+        row(
+            "(d) dvc exp run -S train.learning_rate_init=0.2",
+            f"{d:.2f}",
+            f"{d / a:.2f} × (a)",
+            "< 1.0",
+            verdict(d / a < 1.0),
+        ),
+        row(
+            f"(e) sweep of {args.sweep}, queue with 2 workers",
+            f"{e:.2f}",
+            f"{e / serial_a:.2f} × {args.sweep} runs of (a) ({serial_a:.1f} s)",
+            "≤ 0.8",
+            verdict(e / serial_a <= 0.8),
+        ),
         "",
         row("peak resident memory", "MiB", "ratio to (a)", "target", "met"),
         row("---", "---", "---", "---", "---"),
         row("(a) plain script", f"{a_rss / 1024:.0f}", "", "", ""),
-        *(row(f"(f) stage {name}", f"{rss / 1024:.0f}", f"{rss / a_rss:.2f}", "≤ 0.6",
-              verdict(rss / a_rss <= 0.6)) for name, rss in stage_rss.items()),
+        *(
+            row(
+                f"(f) stage {name}",
+                f"{rss / 1024:.0f}",
+                f"{rss / a_rss:.2f}",
+                "≤ 0.6",
+                verdict(rss / a_rss <= 0.6),
+            )
+            for name, rss in stage_rss.items()
+        ),
         "",
-        row("(g) DVC cache growth of one experiment (train params only)", "MiB", "data, MiB",
-            "target", "met"),
+        row(
+            "(g) DVC cache growth of one experiment (train params only)",
+            "MiB",
+            "data, MiB",
+            "target",
+            "met",
+        ),
         row("---", "---", "---", "---", "---"),
-        row("", f"{per_experiment / 2**20:.2f}", f"{data_bytes / 2**20:.1f}",
-            "no copy of the data", verdict(not copied_data)),
+        row(
+            "",
+            f"{per_experiment / 2**20:.2f}",
+            f"{data_bytes / 2**20:.1f}",
+            "no copy of the data",
+            verdict(not copied_data),
+        ),
         "",
         *precision_rows(data, args),
-    ]  # fmt: skip
+    ]
     return "\n".join(lines)
 
 

@@ -30,15 +30,25 @@ def read(name, offset):
         return np.frombuffer(stream.read(), np.uint8, offset=offset)
 
 
-X = np.concatenate([
-    read("train-images-idx3-ubyte.gz", 16), read("t10k-images-idx3-ubyte.gz", 16)
-]).reshape(-1, 784) / 255.0  # fmt: skip
+X = (
+    np.concatenate(
+        [read("train-images-idx3-ubyte.gz", 16), read("t10k-images-idx3-ubyte.gz", 16)]
+    ).reshape(-1, 784)
+    / 255.0
+)
 y = np.concatenate([read("train-labels-idx1-ubyte.gz", 8), read("t10k-labels-idx1-ubyte.gz", 8)])
 X_train, X_test = X[: args.train_size], X[args.train_size :]
 y_train, y_test = y[: args.train_size], y[args.train_size :]
 
-mlp = MLPClassifier(hidden_layer_sizes=(50,), max_iter=args.max_iter, alpha=1e-4, solver="sgd",
-                    tol=1e-4, random_state=1, learning_rate_init=0.1)  # fmt: skip
+mlp = MLPClassifier(
+    hidden_layer_sizes=(50,),
+    max_iter=args.max_iter,
+    alpha=1e-4,
+    solver="sgd",
+    tol=1e-4,
+    random_state=1,
+    learning_rate_init=0.1,
+)
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     mlp.fit(X_train, y_train)

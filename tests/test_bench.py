@@ -16,15 +16,40 @@ pytestmark = pytest.mark.pipeline
 
 def test_bench_quick_mode_prints_every_row(tiny_mnist: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench", "--quick",
-         "--data", str(tiny_mnist), "--train-size", str(TINY_TRAIN),
-         "--test-size", str(TINY_TEST), "--max-iter", "2"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, check=False, timeout=600,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.bench",
+            "--quick",
+            "--data",
+            str(tiny_mnist),
+            "--train-size",
+            str(TINY_TRAIN),
+            "--test-size",
+            str(TINY_TEST),
+            "--max-iter",
+            "2",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     table = result.stdout
-    for label in ["(a) plain script", "(b) dvc repro, empty cache", "(c) no-op dvc repro",
-                  "(d) dvc exp run", "(e) sweep of 2", "(f) stage fetch", "(f) stage train",
-                  "(f) stage visualize", "(g) DVC cache growth", "(h) fit", "float32"]:  # fmt: skip
+    for label in [
+        "(a) plain script",
+        "(b) dvc repro, empty cache",
+        "(c) no-op dvc repro",
+        "(d) dvc exp run",
+        "(e) sweep of 2",
+        "(f) stage fetch",
+        "(f) stage train",
+        "(f) stage visualize",
+        "(g) DVC cache growth",
+        "(h) fit",
+        "float32",
+    ]:
         assert label in table, label
     assert "| --- |" in table

@@ -45,11 +45,22 @@ def chromium() -> str:
 def screenshot(chromium: str, page: Path, out: Path, size: str = "1200,900") -> np.ndarray:
     """Load ``page`` from disk offline, give scripts 10 s of virtual time, screenshot it."""
     subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", *OFFLINE_FLAGS,
-         f"--user-data-dir={out.parent / 'chromium-profile'}", f"--window-size={size}",
-         "--virtual-time-budget=10000", f"--screenshot={out}", page.as_uri()],
-        check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            *OFFLINE_FLAGS,
+            f"--user-data-dir={out.parent / 'chromium-profile'}",
+            f"--window-size={size}",
+            "--virtual-time-budget=10000",
+            f"--screenshot={out}",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     return np.asarray(Image.open(out).convert("L"))
 
 

@@ -115,10 +115,11 @@ def test_exp_run_with_sklearn_valid_params(
     result = baseline.dvc("exp", "run", *(f"-S{o}" for o in overrides))
     assert ran_stages(result.stdout) == ["train", "evaluate", "visualize"]
     model_params = baseline.run(
-        sys.executable, "-c",
+        sys.executable,
+        "-c",
         "from mnist_mlp.model_file import load_model;"
         "m = load_model('models/mlp.skops'); print(list(m.hidden_layer_sizes), m.coefs_[0].shape)",
-    ).stdout  # fmt: skip
+    ).stdout
     assert model_params.split(" (")[0] == str(expected_hidden)
     assert f"(784, {expected_hidden[0]})" in model_params
     metrics = json.loads((baseline.root / "reports/metrics.json").read_text())
@@ -132,14 +133,21 @@ def test_exp_run_with_sklearn_valid_params(
 @pytest.mark.pipeline
 def test_queued_sweep_then_show_and_compare(baseline: DvcProject) -> None:
     result = baseline.run(
-        sys.executable, "-m", "mnist_mlp.sweep", "-j", "2",
-        "-S", "train.learning_rate_init=0.05,0.2",
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "mnist_mlp.sweep",
+        "-j",
+        "2",
+        "-S",
+        "train.learning_rate_init=0.05,0.2",
+    )
     assert "queued 2 experiments" in result.stderr
     experiments = exp_show(baseline)
     assert len(experiments) == 2
-    rates = sorted(data["params"]["params.yaml"]["data"]["train"]["learning_rate_init"]
-                   for data in experiments.values())  # fmt: skip
+    rates = sorted(
+        data["params"]["params.yaml"]["data"]["train"]["learning_rate_init"]
+        for data in experiments.values()
+    )
     assert rates == [0.05, 0.2]
     for data in experiments.values():
         assert "test_score" in data["metrics"]["reports/metrics.json"]["data"]

@@ -252,7 +252,8 @@ def test_trickling_server_is_cut_off_by_the_attempt_deadline(
     slow = trickle(GOOD, seconds_per_byte=0.05, limit_seconds=5.0)
     started = time.monotonic()
     with pytest.raises(FetchError, match="download took longer than 0.5 s"):
-        fetch([server.mirror("trickle", slow)], tmp_path, timeout=1.0, retries=1,
-              attempt_seconds=0.5)  # fmt: skip
+        fetch(
+            [server.mirror("trickle", slow)], tmp_path, timeout=1.0, retries=1, attempt_seconds=0.5
+        )
     assert time.monotonic() - started < 3.0
     assert list(tmp_path.iterdir()) == []

@@ -39,9 +39,14 @@ def fit_with_history(params: dict, data: dict[str, np.ndarray]):
 
 def test_params_yaml_is_the_examples_classifier() -> None:
     example = MLPClassifier(
-        hidden_layer_sizes=(50,), max_iter=10, alpha=1e-4, solver="sgd", tol=1e-4,
-        random_state=1, learning_rate_init=0.1,
-    )  # fmt: skip
+        hidden_layer_sizes=(50,),
+        max_iter=10,
+        alpha=1e-4,
+        solver="sgd",
+        tol=1e-4,
+        random_state=1,
+        learning_rate_init=0.1,
+    )
     assert build_classifier(PARAMS).get_params() == example.get_params()
 
 

@@ -83,9 +83,13 @@ def test_animation_frames_are_the_grid_per_epoch_on_the_final_scale(first_layer)
     limits = (first_layer.min(), first_layer.max())
     for epoch, frame in enumerate(frames, start=1):
         alone = weight_grid_figure(
-            history[epoch - 1], rows=2, cols=3, neurons=[4, 0, 19, 99], limits=limits,
+            history[epoch - 1],
+            rows=2,
+            cols=3,
+            neurons=[4, 0, 19, 99],
+            limits=limits,
             title=f"epoch {epoch}",
-        )  # fmt: skip
+        )
         np.testing.assert_array_equal(frame, rendered(alone))
 
 
