@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +22,7 @@ import yaml
 from dvc.exceptions import DvcException
 from matplotlib.figure import Figure
 
+from mnist_mlp.cli import dvc_json, run_stage
 from mnist_mlp.errors import PipelineError
 from mnist_mlp.images import save_figure
 from mnist_mlp.model_file import load_model_bytes
@@ -134,29 +133,17 @@ def experiment_revisions(exp_show: Sequence[Mapping[str, Any]]) -> dict[str, str
     return revisions
 
 
-def _exp_show() -> list[dict[str, Any]]:
-    result = subprocess.run(
-        ["dvc", "exp", "show", "--json"], check=True, capture_output=True, text=True
-    )
-    return json.loads(result.stdout)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="*", help="experiment names or git revisions")
     parser.add_argument("--out", default="dvc_plots/compare.png", help="output PNG")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        known = experiment_revisions(_exp_show())
-        names = args.runs or list(known)
-        runs = [load_run(name, known.get(name, name)) for name in names]
-        save_figure(args.out, comparison_figure(runs))
-    except PipelineError as exc:
-        log.error("%s", exc)
-        sys.exit(1)
+    known = experiment_revisions(dvc_json("exp", "show"))
+    names = args.runs or list(known)
+    runs = [load_run(name, known.get(name, name)) for name in names]
+    save_figure(args.out, comparison_figure(runs))
     log.info("compared %d runs in %s", len(runs), args.out)
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

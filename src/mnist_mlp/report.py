@@ -17,8 +17,6 @@ import html
 import io
 import json
 import logging
-import subprocess
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +25,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from mnist_mlp.cli import dvc_json, run_stage
 from mnist_mlp.compare import Run, comparison_figure, load_run
 from mnist_mlp.errors import PipelineError
 from mnist_mlp.files import read_csv_columns, write_bytes
@@ -217,40 +216,28 @@ def write_report(report: Report, out_dir: Path) -> None:
     write_bytes(out_dir / "report.html", render_html(report).encode())
 
 
-def _dvc_json(*args: str) -> dict[str, Any]:
-    result = subprocess.run(["dvc", *args, "--json"], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise PipelineError(f"dvc {' '.join(args)} failed: {result.stderr.strip()}")
-    return json.loads(result.stdout or "{}")
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline", default="main", help="git revision (default: main)")
     parser.add_argument("--out-dir", default="reports", type=Path)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    current = load_run("workspace", None)
     try:
-        current = load_run("workspace", None)
-        try:
-            baseline_run = load_run(args.baseline, args.baseline)
-        except PipelineError as exc:
-            log.info("baseline has no results to draw: %s", exc)
-            baseline_run = None
-        report = build_report(
-            args.baseline,
-            _dvc_json("params", "diff", args.baseline),
-            _dvc_json("metrics", "diff", "--all", args.baseline),
-            baseline_run,
-            current,
-            read_csv_columns(CONFUSION_PATH),
-        )
-        write_report(report, args.out_dir)
+        baseline_run = load_run(args.baseline, args.baseline)
     except PipelineError as exc:
-        log.error("%s", exc)
-        sys.exit(1)
+        log.info("baseline has no results to draw: %s", exc)
+        baseline_run = None
+    report = build_report(
+        args.baseline,
+        dvc_json("params", "diff", args.baseline),
+        dvc_json("metrics", "diff", "--all", args.baseline),
+        baseline_run,
+        current,
+        read_csv_columns(CONFUSION_PATH),
+    )
+    write_report(report, args.out_dir)
     log.info("wrote %s and %s", args.out_dir / "report.md", args.out_dir / "report.html")
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

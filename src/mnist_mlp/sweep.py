@@ -17,12 +17,12 @@ import logging
 import os
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
 
 from tqdm import tqdm
 
+from mnist_mlp.cli import run_stage
 from mnist_mlp.errors import PipelineError
 
 log = logging.getLogger(__name__)
@@ -117,12 +117,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("-j", "--jobs", type=int, default=2, help="parallel queue workers")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        sweep(args.overrides, args.jobs)
-    except SweepError as exc:
-        log.error("%s", exc)
-        sys.exit(1)
+    sweep(args.overrides, args.jobs)
     subprocess.run(
         [
             "dvc",
@@ -140,4 +135,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)
