@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
-from mnist_mlp.images import save_gif
+from mnist_mlp.images import png_bytes, save_gif
 from mnist_mlp.visualize import curves_figure, weight_grid_figure, weight_grid_frames
 
 
 @pytest.fixture
 def first_layer() -> np.ndarray:
     return np.random.default_rng(0).normal(size=(784, 20))
-
-
-def png_bytes(figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
 
 
 def test_grid_draws_the_first_neurons_with_half_the_range(first_layer) -> None:

@@ -24,9 +24,10 @@ from matplotlib.figure import Figure
 
 from mnist_mlp.cli import dvc_json, run_stage
 from mnist_mlp.errors import PipelineError
+from mnist_mlp.files import csv_columns
 from mnist_mlp.images import save_figure
 from mnist_mlp.model_file import load_model_bytes
-from mnist_mlp.visualize import draw_weight_grid
+from mnist_mlp.visualize import draw_weight_grid, epoch_series
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,8 @@ class Run:
     name: str
     params: dict[str, Any]
     first_layer: np.ndarray
-    loss: dict[str, list[float]]
-    accuracy: dict[str, list[float]]
+    loss: dict[str, list[str]]
+    accuracy: dict[str, list[str]]
 
 
 def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -91,19 +92,12 @@ def comparison_figure(runs: Sequence[Run]) -> Figure:
     loss_ax, accuracy_ax = bottom.subplots(1, 2)
     for run in runs:
         label = run_label(run, keys).replace("\n", ", ")
-        loss_ax.plot(run.loss["epoch"], run.loss["loss"], marker="o", label=label)
-        accuracy_ax.plot(
-            run.accuracy["epoch"], run.accuracy["test_accuracy"], marker="o", label=label
-        )
+        loss_ax.plot(*epoch_series(run.loss, "loss"), marker="o", label=label)
+        accuracy_ax.plot(*epoch_series(run.accuracy, "test_accuracy"), marker="o", label=label)
     loss_ax.set(xlabel="epoch", ylabel="training loss", title="Loss")
     accuracy_ax.set(xlabel="epoch", ylabel="test accuracy", title="Test accuracy")
     accuracy_ax.legend(fontsize="small")
     return figure
-
-
-def _read_columns(text: str) -> dict[str, list[float]]:
-    rows = [line.split(",") for line in text.strip().splitlines()]
-    return {name: [float(row[i]) for row in rows[1:]] for i, name in enumerate(rows[0])}
 
 
 def load_run(name: str, rev: str, repo: str = ".") -> Run:
@@ -113,8 +107,8 @@ def load_run(name: str, rev: str, repo: str = ".") -> Run:
         model = load_model_bytes(
             dvc.api.read(MODEL_PATH, repo=repo, rev=rev, mode="rb"), f"{MODEL_PATH}@{name}"
         )
-        loss = _read_columns(dvc.api.read(LOSS_PATH, repo=repo, rev=rev))
-        accuracy = _read_columns(dvc.api.read(ACCURACY_PATH, repo=repo, rev=rev))
+        loss = csv_columns(dvc.api.read(LOSS_PATH, repo=repo, rev=rev))
+        accuracy = csv_columns(dvc.api.read(ACCURACY_PATH, repo=repo, rev=rev))
     except (FileNotFoundError, DvcException) as exc:
         raise PipelineError(f"{name}: cannot read its outputs ({exc})") from None
     return Run(name, params, model.coefs_[0], loss, accuracy)

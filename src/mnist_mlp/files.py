@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import os
 import shutil
@@ -84,13 +85,17 @@ def write_csv(
         writer.writerows(rows)
 
 
-def read_csv_columns(path: str | os.PathLike[str]) -> dict[str, list[str]]:
-    """Read a CSV written by :func:`write_csv` into ``{column: [values as str]}``."""
-    with Path(path).open(newline="") as stream:
-        rows = list(csv.DictReader(stream))
+def csv_columns(text: str) -> dict[str, list[str]]:
+    """CSV text with a header row as ``{column: [values as str]}``."""
+    rows = list(csv.DictReader(io.StringIO(text)))
     if not rows:
         return {}
     return {key: [row[key] for row in rows] for key in rows[0]}
+
+
+def read_csv_columns(path: str | os.PathLike[str]) -> dict[str, list[str]]:
+    """Read a CSV written by :func:`write_csv` into ``{column: [values as str]}``."""
+    return csv_columns(Path(path).read_text())
 
 
 def save_array(path: str | os.PathLike[str], array: np.ndarray) -> None:

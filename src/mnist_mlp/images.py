@@ -6,6 +6,7 @@ importing matplotlib and Pillow.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Sequence
 
@@ -13,13 +14,19 @@ import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
 
-from mnist_mlp.files import atomic_path
+from mnist_mlp.files import atomic_path, write_bytes
+
+
+def png_bytes(figure: Figure) -> bytes:
+    """``figure`` as PNG, without metadata that would vary between runs."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()
 
 
 def save_figure(path: str | os.PathLike[str], figure: Figure) -> None:
-    """Save ``figure`` as PNG atomically, without metadata that would vary between runs."""
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png", metadata={"Software": None})
+    """Save ``figure`` as PNG atomically."""
+    write_bytes(path, png_bytes(figure))
 
 
 def save_gif(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import base64
 import html
-import io
 import json
 import logging
 from collections.abc import Sequence
@@ -29,7 +28,7 @@ from mnist_mlp.cli import dvc_json, run_stage
 from mnist_mlp.compare import Run, comparison_figure, load_run
 from mnist_mlp.errors import PipelineError
 from mnist_mlp.files import read_csv_columns, write_bytes
-from mnist_mlp.images import save_figure
+from mnist_mlp.images import png_bytes, save_figure
 
 log = logging.getLogger(__name__)
 
@@ -134,12 +133,6 @@ def _file_name(title: str) -> str:
     return title.replace(" ", "_") + ".png"
 
 
-def _png(figure: Figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
-
-
 def render_markdown(report: Report, image_dir: str) -> str:
     """The report as GitHub-flavoured Markdown; images are links into ``image_dir``."""
 
@@ -193,7 +186,7 @@ def render_html(report: Report) -> str:
     else:
         parts.append("<p>No param differs from the baseline.</p>")
     for title, figure in report.figures.items():
-        data = base64.b64encode(_png(figure)).decode()
+        data = base64.b64encode(png_bytes(figure)).decode()
         parts.append(f"<h2>{html.escape(title.capitalize())}</h2>")
         parts.append(f"<img alt='{html.escape(title)}' src='data:image/png;base64,{data}'>")
     style = (

@@ -6,7 +6,7 @@ global figure state is kept and nothing ever tries to open a window.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib
@@ -139,6 +139,11 @@ def weight_grid_frames(history: np.ndarray, **grid_params: Any) -> list[np.ndarr
     return frames
 
 
+def epoch_series(columns: Mapping[str, Sequence[Any]], name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(epochs, values)`` of column ``name`` of a per-epoch CSV, as numbers."""
+    return np.asarray(columns["epoch"], dtype=int), np.asarray(columns[name], dtype=float)
+
+
 def curves_figure(
     loss: dict[str, Sequence[Any]], accuracy: dict[str, Sequence[Any]] | None = None
 ) -> Figure:
@@ -151,18 +156,12 @@ def curves_figure(
     """
     figure = Figure(figsize=(10, 4) if accuracy else (5, 4), layout="constrained")
     axes = figure.subplots(1, 2 if accuracy else 1, squeeze=False).ravel()
-    epochs = np.asarray(loss["epoch"], dtype=int)
-    axes[0].plot(epochs, np.asarray(loss["loss"], dtype=float), marker="o")
+    axes[0].plot(*epoch_series(loss, "loss"), marker="o")
     axes[0].set(xlabel="epoch", ylabel="training loss", title="Loss")
     if accuracy:
-        for name, values in accuracy.items():
+        for name in accuracy:
             if name != "epoch":
-                axes[1].plot(
-                    np.asarray(accuracy["epoch"], dtype=int),
-                    np.asarray(values, dtype=float),
-                    marker="o",
-                    label=name,
-                )
+                axes[1].plot(*epoch_series(accuracy, name), marker="o", label=name)
         axes[1].set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
         axes[1].legend()
     return figure
