@@ -78,16 +78,7 @@ def comparison_figure(runs: Sequence[Run]) -> Figure:
     figure = Figure(figsize=(max(8.0, 3.2 * len(runs)), 7.5), layout="constrained")
     top, bottom = figure.subfigures(2, 1, height_ratios=[1.2, 1])
     for cell, run in zip(np.atleast_1d(top.subfigures(1, len(runs))), runs, strict=True):
-        grid = run.params.get("visualize", {})
-        draw_weight_grid(
-            cell,
-            run.first_layer,
-            rows=grid.get("rows", 4),
-            cols=grid.get("cols", 4),
-            neurons=grid.get("neurons"),
-            scale=grid.get("scale", 0.5),
-            cmap=grid.get("cmap", "gray"),
-        )
+        draw_weight_grid(cell, run.first_layer, **run.params.get("visualize", {}))
         cell.suptitle(run_label(run, keys), fontsize="small")
     loss_ax, accuracy_ax = bottom.subplots(1, 2)
     for run in runs:

@@ -13,6 +13,7 @@ import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure, SubFigure
+from matplotlib.image import AxesImage
 
 from mnist_mlp.idx import IMAGE_SHAPE
 from mnist_mlp.params import Schema, is_int, is_number, positive_int
@@ -83,23 +84,28 @@ def draw_weight_grid(
     scale: float = 0.5,
     cmap: str = "gray",
     limits: tuple[float, float] | None = None,
-) -> None:
-    """Draw the weight grid into ``figure`` (a Figure or SubFigure); see weight_grid_figure."""
+) -> list[tuple[AxesImage, int]]:
+    """Draw the weight grid into ``figure`` (a Figure or SubFigure); see weight_grid_figure.
+
+    Returns each drawn image with the hidden unit it shows, in grid order.
+    """
     shown = shown_neurons(first_layer.shape[1], rows, cols, neurons)
     vmin, vmax = limits if limits is not None else (first_layer.min(), first_layer.max())
-    axes = figure.subplots(rows, cols, squeeze=False)
-    for index, ax in enumerate(axes.ravel()):
-        if index < len(shown):
-            ax.matshow(
-                first_layer[:, shown[index]].reshape(IMAGE_SHAPE),
-                cmap=cmap,
-                vmin=scale * vmin,
-                vmax=scale * vmax,
-            )
-            ax.set_xticks(())
-            ax.set_yticks(())
-        else:
-            ax.set_axis_off()
+    axes = figure.subplots(rows, cols, squeeze=False).ravel()
+    drawn = []
+    for ax, neuron in zip(axes, shown, strict=False):
+        image = ax.matshow(
+            first_layer[:, neuron].reshape(IMAGE_SHAPE),
+            cmap=cmap,
+            vmin=scale * vmin,
+            vmax=scale * vmax,
+        )
+        ax.set_xticks(())
+        ax.set_yticks(())
+        drawn.append((image, neuron))
+    for ax in axes[len(shown) :]:
+        ax.set_axis_off()
+    return drawn
 
 
 def weight_grid_frames(history: np.ndarray, **grid_params: Any) -> list[np.ndarray]:
@@ -120,18 +126,12 @@ def weight_grid_frames(history: np.ndarray, **grid_params: Any) -> list[np.ndarr
     list of ndarray of uint8, shape (height, width, 3), one per epoch
     """
     limits = (float(history[-1].min()), float(history[-1].max()))
-    figure = weight_grid_figure(history[0], **grid_params, limits=limits, title="epoch 1")
-    shown = shown_neurons(
-        history.shape[2],
-        grid_params.get("rows", 4),
-        grid_params.get("cols", 4),
-        grid_params.get("neurons"),
-    )
-    images = [image for ax in figure.axes for image in ax.get_images()]
+    figure = Figure()
+    drawn = draw_weight_grid(figure, history[0], **grid_params, limits=limits)
     canvas = FigureCanvasAgg(figure)
     frames = []
     for epoch, layer in enumerate(history, start=1):
-        for image, neuron in zip(images, shown, strict=True):
+        for image, neuron in drawn:
             image.set_data(layer[:, neuron].reshape(IMAGE_SHAPE))
         figure.suptitle(f"epoch {epoch}")
         canvas.draw()
