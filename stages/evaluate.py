@@ -10,7 +10,7 @@ from mnist_mlp.dataset import ARRAY_NAMES, FEATURES_SCHEMA
 from mnist_mlp.evaluate import CONFUSION_HEADER, PER_CLASS_HEADER, evaluate
 from mnist_mlp.files import load_arrays, write_csv, write_json
 from mnist_mlp.model_file import load_model
-from mnist_mlp.params import check_section, load_section
+from mnist_mlp.params import load_section
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +24,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--confusion", required=True, help="output CSV: actual,predicted")
     args = parser.parse_args(argv)
 
-    features = load_section(args.params, "features")
-    check_section(features, FEATURES_SCHEMA, "features", args.params)
+    features = load_section(args.params, "features", FEATURES_SCHEMA)
 
     arrays = load_arrays(args.data, ARRAY_NAMES)
     metrics, per_class, confusion = evaluate(

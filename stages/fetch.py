@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.fetch import MIRROR_ENV, fetch_file, sources
 from mnist_mlp.files import atomic_directory
-from mnist_mlp.params import FETCH_SCHEMA, check_section, load_section
+from mnist_mlp.params import FETCH_SCHEMA, load_section
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -16,8 +16,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", required=True, help="directory for the verified .gz files")
     args = parser.parse_args(argv)
 
-    params = load_section(args.params, "fetch")
-    check_section(params, FETCH_SCHEMA, "fetch", args.params)
+    params = load_section(args.params, "fetch", FETCH_SCHEMA)
     source_list = sources(params["mirrors"], os.environ.get(MIRROR_ENV))
     with atomic_directory(args.out) as tmp:
         for item in params["files"]:

@@ -9,7 +9,7 @@ from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.dataset import SPLIT_SCHEMA, combine, split
 from mnist_mlp.files import save_arrays
 from mnist_mlp.idx import read_pair
-from mnist_mlp.params import check_section, load_section
+from mnist_mlp.params import load_section
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +21,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", required=True, help="directory for X_/y_train/test .npy files")
     args = parser.parse_args(argv)
 
-    params = load_section(args.params, "split")
-    check_section(params, SPLIT_SCHEMA, "split", args.params)
+    params = load_section(args.params, "split", SPLIT_SCHEMA)
     X, y = combine(
         *read_pair(args.train_images, args.train_labels),
         *read_pair(args.test_images, args.test_labels),

@@ -10,7 +10,7 @@ from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.dataset import ARRAY_NAMES, FEATURES_SCHEMA, to_features
 from mnist_mlp.files import load_arrays, save_array, write_csv
 from mnist_mlp.model_file import save_model
-from mnist_mlp.params import check_section, load_section
+from mnist_mlp.params import load_section
 from mnist_mlp.train import build_classifier, fit
 
 
@@ -25,8 +25,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
 
-    features = load_section(args.params, "features")
-    check_section(features, FEATURES_SCHEMA, "features", args.params)
+    features = load_section(args.params, "features", FEATURES_SCHEMA)
 
     classifier = build_classifier(load_section(args.params, "train"))
     arrays = load_arrays(args.data, ARRAY_NAMES)

@@ -10,7 +10,7 @@ from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.files import read_csv_columns
 from mnist_mlp.images import save_figure, save_gif
 from mnist_mlp.model_file import load_model
-from mnist_mlp.params import check_section, load_section
+from mnist_mlp.params import load_section
 from mnist_mlp.visualize import (
     VISUALIZE_SCHEMA,
     curves_figure,
@@ -30,8 +30,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--curves-figure", required=True, help="output PNG of loss and accuracy")
     args = parser.parse_args(argv)
 
-    params = load_section(args.params, "visualize")
-    check_section(params, VISUALIZE_SCHEMA, "visualize", args.params)
+    params = load_section(args.params, "visualize", VISUALIZE_SCHEMA)
     model = load_model(args.model)
     save_figure(args.weights_figure, weight_grid_figure(model.coefs_[0], **params))
     save_gif(args.weights_animation, weight_grid_frames(np.load(args.snapshots), **params))

@@ -23,8 +23,10 @@ Check = Callable[[Any], bool]
 Schema = Mapping[str, tuple[Check, str]]
 
 
-def load_section(path: str | os.PathLike[str], section: str) -> dict[str, Any]:
-    """Return the mapping under ``section`` in the YAML file ``path``."""
+def load_section(
+    path: str | os.PathLike[str], section: str, schema: Schema | None = None
+) -> dict[str, Any]:
+    """Return the mapping under ``section`` in the YAML file ``path``, checked by ``schema``."""
     try:
         document = yaml.safe_load(Path(path).read_text())
     except (OSError, yaml.YAMLError) as exc:
@@ -32,6 +34,8 @@ def load_section(path: str | os.PathLike[str], section: str) -> dict[str, Any]:
         raise ParamsError(f"{path}: cannot read params ({reason})") from None
     if not isinstance(document, dict) or not isinstance(document.get(section), dict):
         raise ParamsError(f"{path}: expected a mapping under the top-level key '{section}'")
+    if schema is not None:
+        check_section(document[section], schema, section, path)
     return document[section]
 
 
