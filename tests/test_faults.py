@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from tests.helpers import DvcProject
+from tests.test_experiments import exp_show
 from tests.test_pipeline import OUTPUTS, lock_outs, ran_stages
 
 pytestmark = pytest.mark.pipeline
@@ -114,13 +115,7 @@ def test_experiments_travel_between_clones(shared: DvcProject, tmp_path: Path) -
 
     colleague = clone(shared, tmp_path / "colleague")
     colleague.dvc("exp", "pull", "origin", "two-epochs")
-    shown = json.loads(colleague.dvc("exp", "show", "--json").stdout)
-    experiments = {
-        rev["name"]: rev["data"]
-        for baseline in shown
-        for experiment in baseline.get("experiments") or []
-        for rev in experiment["revs"]
-    }
+    experiments = exp_show(colleague)
     assert experiments["two-epochs"]["metrics"]["reports/metrics.json"]["data"] == metrics
     colleague.dvc("exp", "apply", "two-epochs")
     colleague.dvc("checkout")
