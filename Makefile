@@ -59,7 +59,7 @@ format: $(INSTALLED)  ## Format with ruff
 	ruff check --fix src stages tests benchmarks
 
 lock: $(INSTALLED)  ## Re-resolve requirements.lock from pyproject.toml
-	pip-compile --quiet --generate-hashes --allow-unsafe --extra dev --strip-extras \
+	CUSTOM_COMPILE_COMMAND='make lock' pip-compile --quiet --generate-hashes --allow-unsafe --extra dev --strip-extras \
 		--no-emit-index-url --no-emit-find-links --output-file requirements.lock pyproject.toml
 
 plots-template: $(INSTALLED)  ## Rebuild templates/dvc_plots.html (offline Vega) from npm
