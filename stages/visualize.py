@@ -9,7 +9,6 @@ import numpy as np
 from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.files import read_csv_columns
 from mnist_mlp.images import save_figure, save_gif
-from mnist_mlp.model_file import load_model
 from mnist_mlp.params import load_section
 from mnist_mlp.visualize import (
     VISUALIZE_SCHEMA,
@@ -21,7 +20,7 @@ from mnist_mlp.visualize import (
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argument_parser(__doc__)
-    parser.add_argument("--model", required=True, help="model file written by train")
+    parser.add_argument("--first-layer", required=True, help=".npy written by train")
     parser.add_argument("--loss", required=True, help="CSV written by train: epoch,loss")
     parser.add_argument("--accuracy", required=True, help="CSV written by train: accuracies")
     parser.add_argument("--snapshots", required=True, help=".npy written by train")
@@ -31,8 +30,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     params = load_section(args.params, "visualize", VISUALIZE_SCHEMA)
-    model = load_model(args.model)
-    save_figure(args.weights_figure, weight_grid_figure(model.coefs_[0], **params))
+    save_figure(args.weights_figure, weight_grid_figure(np.load(args.first_layer), **params))
     save_gif(args.weights_animation, weight_grid_frames(np.load(args.snapshots), **params))
     curves = curves_figure(read_csv_columns(args.loss), read_csv_columns(args.accuracy))
     save_figure(args.curves_figure, curves)

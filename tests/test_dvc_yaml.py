@@ -4,6 +4,8 @@ to any of them reruns exactly the stages that use it."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,3 +47,25 @@ def test_stage_declares_the_code_it_imports(stage: str) -> None:
 @pytest.mark.parametrize("stage", sorted(STAGES))
 def test_stage_command_runs_its_own_script(stage: str) -> None:
     assert STAGES[stage]["cmd"].startswith(f"python stages/{stage}.py")
+
+
+# Each stage is its own process, so a heavy import is paid on every run of the stage;
+# scikit-learn alone takes about a second. These stages have no use for it.
+@pytest.mark.parametrize(
+    ("stage", "unneeded"),
+    [("fetch", {"sklearn", "matplotlib"}), ("visualize", {"sklearn", "skops"})],
+)
+def test_stage_does_not_import_what_it_does_not_use(stage: str, unneeded: set[str]) -> None:
+    script = PROJECT_ROOT / "stages" / f"{stage}.py"
+    check = (
+        "import runpy, sys; runpy.run_path(sys.argv[1], run_name='not_main'); "
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", check, str(script)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=PROJECT_ROOT,
+    ).stdout.split()
+    assert unneeded.isdisjoint(loaded), f"{stage} imports {unneeded & set(loaded)}"

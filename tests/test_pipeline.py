@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import yaml
 
+from mnist_mlp.model_file import load_model
 from tests.helpers import TINY_TEST, TINY_TRAIN, DvcProject, tiny_params, write_idx_gz
 
 pytestmark = pytest.mark.pipeline
@@ -23,6 +24,7 @@ OUTPUTS = [
     "data/raw/train-images-idx3-ubyte.gz",
     "data/prepared/X_train.npy",
     "models/mlp.skops",
+    "models/first_layer.npy",
     "models/first_layer_per_epoch.npy",
     "reports/loss.csv",
     "reports/accuracy.csv",
@@ -58,6 +60,12 @@ def test_repro_end_to_end_then_nothing_to_do(tiny_project: DvcProject) -> None:
     confusion = (tiny_project.root / "reports/confusion.csv").read_text().splitlines()
     assert len(confusion) == 1 + TINY_TEST
     assert "not converged" in first.stderr and "Traceback" not in first.stderr
+    # visualize draws the grid from this file: it must be the model's own first layer.
+    model = load_model(tiny_project.root / "models/mlp.skops")
+    first_layer = np.load(tiny_project.root / "models/first_layer.npy")
+    np.testing.assert_array_equal(first_layer, model.coefs_[0])
+    snapshots = np.load(tiny_project.root / "models/first_layer_per_epoch.npy")
+    np.testing.assert_array_equal(snapshots[-1], first_layer)
 
     assert tiny_project.dvc("status").stdout.strip() == UP_TO_DATE
     lock_before = (tiny_project.root / "dvc.lock").read_text()
