@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mnist_mlp.compare import Run, comparison_figure, differing_params, experiment_revisions
-from mnist_mlp.sweep import blas_threads, queue_states
+from mnist_mlp.sweep import queue_states
 from tests.helpers import DvcProject
 from tests.test_pipeline import ran_stages
 
@@ -64,13 +64,6 @@ def test_queue_status_table_is_parsed() -> None:
         "\nWorker status: 0 active, 1 idle\n"
     )
     assert queue_states(table) == {"tight-pour": "Queued", "alive-glop": "Failed"}
-
-
-def test_blas_threads_share_the_cores() -> None:
-    assert blas_threads(8, 2)["OPENBLAS_NUM_THREADS"] == "4"
-    assert blas_threads(2, 4) == dict.fromkeys(
-        ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"), "1"
-    )
 
 
 def read_csv(project: DvcProject, path: str) -> list[dict[str, str]]:

@@ -20,6 +20,7 @@ from mnist_mlp.dataset import ARRAY_NAMES, to_features
 from mnist_mlp.files import load_arrays
 from mnist_mlp.model_file import load_model, model_bytes
 from mnist_mlp.params import load_section
+from mnist_mlp.threads import pinned_blas_threads
 from mnist_mlp.train import build_classifier
 from tests.helpers import PROJECT_ROOT, DvcProject, make_dvc_project
 from tests.test_pipeline import lock_outs, ran_stages
@@ -77,7 +78,7 @@ def test_model_is_byte_identical_to_a_plain_fit(mnist_project: DvcProject) -> No
     """Recording per-epoch curves does not change the fitted model by a single bit."""
     arrays = load_arrays(mnist_project.root / "data/prepared", ARRAY_NAMES)
     classifier = build_classifier(load_section(mnist_project.root / "params.yaml", "train"))
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), pinned_blas_threads():
         warnings.simplefilter("ignore")
         plain = classifier.fit(to_features(arrays["X_train"]), arrays["y_train"])
     pipeline_model = load_model(mnist_project.root / "models/mlp.skops")

@@ -9,6 +9,7 @@ from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 from sklearn.neural_network import MLPClassifier
 
 from mnist_mlp.dataset import to_features
+from mnist_mlp.threads import pinned_blas_threads
 
 PER_CLASS_HEADER = ("class", "precision", "recall", "f1", "support")
 CONFUSION_HEADER = ("actual", "predicted")
@@ -20,12 +21,14 @@ def predict(
     """``model.predict(to_features(pixels))``, converting ``batch_size`` rows at a time.
 
     Predictions are row by row, so batches give the same labels while never holding the
-    whole float64 feature matrix (8 times the uint8 pixels) in memory.
+    whole float64 feature matrix (8 times the uint8 pixels) in memory. BLAS runs on one
+    thread, as in training (:mod:`mnist_mlp.threads`).
     """
-    batches = [
-        model.predict(to_features(pixels[start : start + batch_size], dtype))
-        for start in range(0, len(pixels), batch_size)
-    ]
+    with pinned_blas_threads():
+        batches = [
+            model.predict(to_features(pixels[start : start + batch_size], dtype))
+            for start in range(0, len(pixels), batch_size)
+        ]
     return np.concatenate(batches) if batches else np.empty(0, dtype=model.classes_.dtype)
 
 

@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from mnist_mlp.errors import ParamsError
 from mnist_mlp.params import is_int
+from mnist_mlp.threads import pinned_blas_threads
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,8 @@ def fit(
     Returns
     -------
     The fitted classifier and its :class:`History`. ``lbfgs`` has no epochs: its history
-    holds the final state as its only row.
+    holds the final state as its only row. BLAS runs on one thread throughout
+    (:mod:`mnist_mlp.threads`), so the model's bytes do not depend on the machine.
     """
     history = History()
     bar = tqdm(total=classifier.max_iter, desc="train", unit="epoch", leave=False, disable=None)
@@ -148,9 +150,16 @@ def fit(
         )
         bar.update()
 
-    with bar, _after_each_epoch(record), warnings.catch_warnings(record=True) as caught:
+    with (
+        bar,
+        pinned_blas_threads(),
+        _after_each_epoch(record),
+        warnings.catch_warnings(record=True) as caught,
+    ):
         warnings.simplefilter("always", ConvergenceWarning)
         classifier.fit(X_train, y_train)
+        if not history.loss:
+            record(classifier)
     for warning in caught:
         if issubclass(warning.category, ConvergenceWarning):
             log.info("not converged (expected with a small max_iter): %s", warning.message)
@@ -158,6 +167,4 @@ def fit(
             warnings.warn_explicit(
                 warning.message, warning.category, warning.filename, warning.lineno
             )
-    if not history.loss:
-        record(classifier)
     return classifier, history
