@@ -15,7 +15,7 @@ from mnist_mlp.errors import ParamsError
 from mnist_mlp.model_file import model_bytes
 from mnist_mlp.params import load_section
 from mnist_mlp.threads import pinned_blas_threads
-from mnist_mlp.train import TRAIN_PARAM_NAMES, build_classifier, fit
+from mnist_mlp.train import TRAIN_PARAM_NAMES, build_classifier, fit, frozen
 from tests.helpers import PROJECT_ROOT, tiny_digits
 
 PARAMS = load_section(PROJECT_ROOT / "params.yaml", "train")
@@ -90,6 +90,30 @@ def test_history_is_one_row_per_epoch(data) -> None:
     assert history.test_accuracy[-1] == model.score(data["X_test"], data["y_test"])
     np.testing.assert_array_equal(history.first_layer[-1], model.coefs_[0])
     assert history.accuracy_header() == ["epoch", "train_accuracy", "test_accuracy"]
+
+
+def test_each_epochs_accuracy_is_the_score_of_that_epochs_weights(data) -> None:
+    # Scoring runs beside the training: it must see each epoch's weights, not later ones.
+    _, history = fit_with_history(PARAMS | {"max_iter": 4}, data)
+    assert len(set(history.train_accuracy)) > 1, "the data must tell epochs apart"
+    for epoch in (1, 2, 3):
+        stopped_early, _ = fit_with_history(PARAMS | {"max_iter": epoch}, data)
+        with pinned_blas_threads():
+            assert history.train_accuracy[epoch - 1] == stopped_early.score(
+                data["X_train"], data["y_train"]
+            )
+            assert history.test_accuracy[epoch - 1] == stopped_early.score(
+                data["X_test"], data["y_test"]
+            )
+
+
+def test_frozen_copy_keeps_its_weights_while_the_model_trains_on(data) -> None:
+    model, _ = fit_with_history(PARAMS | {"max_iter": 2}, data)
+    snapshot = frozen(model)
+    before = snapshot.predict_proba(data["X_test"])
+    for layer in model.coefs_ + model.intercepts_:
+        layer += 1.0  # in place, as scikit-learn's optimizers update the weights
+    np.testing.assert_array_equal(snapshot.predict_proba(data["X_test"]), before)
 
 
 @pytest.mark.parametrize(
