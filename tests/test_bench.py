@@ -50,6 +50,13 @@ def test_bench_quick_mode_prints_every_row(tiny_mnist: Path) -> None:
         "(g) DVC cache growth",
         "(h) fit",
         "float32",
+        "`import sklearn.neural_network`",
+        "`dvc exp run` of the 3 no-op stages",
+        "sweep of 2 no-op experiments",
+        "(b) ≥",
+        "(d) ≥",
+        "(e) ≥",
+        "train's memory ≥",
     ]:
         assert label in table, label
     assert "| --- |" in table
