@@ -25,6 +25,7 @@ anything.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import shutil
@@ -65,7 +66,11 @@ stages:
 
 
 def run(command: Sequence[str], cwd: Path, env: dict[str, str]) -> tuple[float, int]:
-    """Run ``command``; return wall seconds and peak resident memory (KiB) of the process."""
+    """Run ``command``; return wall seconds and peak resident memory (KiB) of the process.
+
+    Linux starts a child's peak memory at its parent's (this process's) peak, so every
+    memory measurement is taken before this process reads any data.
+    """
     start = time.perf_counter()
     process = subprocess.Popen(
         command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -109,9 +114,12 @@ def cache_objects(root: Path) -> dict[str, int]:
 
 def data_md5s(root: Path) -> set[str]:
     """md5 of every file under ``data/`` (the raw files and the split arrays)."""
-    return {
-        hashlib.md5(p.read_bytes()).hexdigest() for p in (root / "data").rglob("*") if p.is_file()
-    }
+    digests = set()
+    for path in (root / "data").rglob("*"):
+        if path.is_file():
+            with path.open("rb") as stream:  # in chunks: see run() on peak memory
+                digests.add(hashlib.file_digest(stream, "md5").hexdigest())
+    return digests
 
 
 def reset_to_commit(root: Path, env: dict[str, str]) -> None:
@@ -141,7 +149,11 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def fit_medians(data: Path, args: argparse.Namespace) -> dict[str, tuple[float, float]]:
-    """``{dtype: (median fit seconds, test accuracy)}``, fitting in-process as train does."""
+    """``{kind: (median fit seconds, test accuracy)}``, fitting in-process as train does.
+
+    Kinds: ``float32`` and ``float64`` features with BLAS pinned to one thread, as the
+    pipeline trains, and ``float64, BLAS unpinned`` as the plain script does.
+    """
     from mnist_mlp.dataset import combine, split, to_features
     from mnist_mlp.idx import read_pair
     from mnist_mlp.threads import pinned_blas_threads
@@ -155,17 +167,22 @@ def fit_medians(data: Path, args: argparse.Namespace) -> dict[str, tuple[float, 
     sizes = {"train_size": args.train_size, "test_size": args.test_size}
     arrays = split(X, y, params["split"] | sizes)
     results = {}
-    for dtype in ("float64", "float32"):
+    kinds = {
+        "float64": ("float64", pinned_blas_threads),
+        "float32": ("float32", pinned_blas_threads),
+        "float64, BLAS unpinned": ("float64", contextlib.nullcontext),
+    }
+    for kind, (dtype, blas_threads) in kinds.items():
         X_train, X_test = (to_features(arrays[n], dtype) for n in ("X_train", "X_test"))
         seconds = []
         for _ in range(args.repeats):
             classifier = build_classifier(params["train"] | {"max_iter": args.max_iter})
             start = time.perf_counter()
-            with warnings.catch_warnings(), pinned_blas_threads():
+            with warnings.catch_warnings(), blas_threads():
                 warnings.simplefilter("ignore")
                 classifier.fit(X_train, arrays["y_train"])
             seconds.append(time.perf_counter() - start)
-        results[dtype] = (statistics.median(seconds), classifier.score(X_test, arrays["y_test"]))
+        results[kind] = (statistics.median(seconds), classifier.score(X_test, arrays["y_test"]))
     return results
 
 
@@ -188,26 +205,33 @@ def precision_rows(fits: dict[str, tuple[float, float]]) -> list[str]:
     ]
 
 
+def import_costs(work: Path, env: dict[str, str], repeats: int) -> dict[str, tuple[float, int]]:
+    """``{library: (median seconds, peak KiB)}`` of importing what the stages use."""
+    statements = {
+        "scikit-learn": "import sklearn.neural_network",
+        "matplotlib": "import matplotlib.figure, matplotlib.backends.backend_agg",
+    }
+    costs = {}
+    for library, statement in statements.items():
+        runs = [run([sys.executable, "-c", statement], work, env) for _ in range(repeats)]
+        costs[library] = (statistics.median(s for s, _ in runs), max(k for _, k in runs))
+    return costs
+
+
 def floor_rows(
     work: Path,
     env: dict[str, str],
     args: argparse.Namespace,
-    a: float,
-    a_rss: int,
-    serial_a: float,
-    fit: float,
-) -> list[str]:
-    """(i): costs every pipeline of separate DVC stages pays, and the bounds they set.
+    imports: dict[str, tuple[float, int]],
+    fits: dict[str, tuple[float, float]],
+) -> tuple[list[str], dict[str, float]]:
+    """(i): what every pipeline of the five DVC stages pays; return the rows and the bounds.
 
-    ``fit`` is the median seconds of the float64 fit alone, as train runs it.
+    The bounds are deliberately low: DVC's own cost is measured on 3 stages that do
+    nothing; the fit is the faster of pinned and unpinned BLAS; train and evaluate (which
+    loads the model) are counted as importing scikit-learn, visualize matplotlib, and
+    nothing else; preprocessing, data loading, the per-epoch record and saving are free.
     """
-    imports = [
-        run([sys.executable, "-c", "import sklearn.neural_network"], work, env)
-        for _ in range(args.repeats)
-    ]
-    sklearn_s = statistics.median(seconds for seconds, _ in imports)
-    sklearn_rss = max(rss for _, rss in imports)
-
     root = work / "no-op"
     root.mkdir()
     run(["git", "init", "-q", "-b", "main"], root, env)
@@ -223,61 +247,95 @@ def floor_rows(
     repro = median_of(args.repeats, lambda: run(["dvc", "repro"], root, env)[0], from_scratch)
     run(["git", "add", "-A"], root, env)
     run(["git", "commit", "-q", "-m", "no-op stages"], root, env)
+    no_change = lambda: None  # noqa: E731
+    idle_repro = median_of(args.repeats, lambda: run(["dvc", "repro"], root, env)[0], no_change)
+    status = median_of(args.repeats, lambda: run(["dvc", "status"], root, env)[0], no_change)
     values = iter(range(1, args.repeats + 1))
     experiment = median_of(
         args.repeats,
         lambda: run(["dvc", "exp", "run", "-S", f"p={next(values)}"], root, env)[0],
-        lambda: None,
+        no_change,
     )
     reset_to_commit(root, env)
     grid = ",".join(str(100 + i) for i in range(args.sweep))
     sweep = [sys.executable, "-m", "mnist_mlp.sweep", "--jobs", str(JOBS), "-S", f"p={grid}"]
     queue = run(sweep, root, env)[0]
 
-    # preprocess, train and evaluate import scikit-learn; the no-op project has 3 stages
-    # where the pipeline has 5; each sweep worker runs its share of the fits in a row.
-    b_floor = repro + 3 * sklearn_s + fit
-    d_floor = experiment + sklearn_s + fit
-    e_floor = queue + args.sweep / JOBS * (2 * sklearn_s + fit)
-    memory_floor = sklearn_rss + args.train_size * 28 * 28 * 8 / 1024  # KiB, as ru_maxrss
-    return [
+    sklearn_s, sklearn_kib = imports["scikit-learn"]
+    matplotlib_s, _ = imports["matplotlib"]
+    fit = min(fits["float64"][0], fits["float64, BLAS unpinned"][0])
+    experiment_work = 2 * sklearn_s + matplotlib_s + fit
+    bounds = {
+        "b": repro + experiment_work,
+        "d": experiment + experiment_work,
+        "e": queue + args.sweep / JOBS * experiment_work,
+        "train_kib": sklearn_kib + args.train_size * 28 * 28 * 8 / 1024,
+        "c": idle_repro / status,
+    }
+    rows = [
         row("(i) what every pipeline of DVC stages pays", "median s", "", "", ""),
         row("---", "---", "---", "---", "---"),
         row("`import sklearn.neural_network`", f"{sklearn_s:.2f}", "", "", ""),
-        row("the fit alone (float64, as train runs it)", f"{fit:.2f}", "", "", ""),
+        row("`import matplotlib` (figure, Agg)", f"{matplotlib_s:.2f}", "", "", ""),
+        row("the fit, BLAS pinned (as train runs it)", f"{fits['float64'][0]:.2f}", "", "", ""),
+        row(
+            "the fit, BLAS unpinned (as the script runs it)",
+            f"{fits['float64, BLAS unpinned'][0]:.2f}",
+            "",
+            "",
+            "",
+        ),
         row("`dvc repro` of 3 no-op stages, empty cache", f"{repro:.2f}", "", "", ""),
+        row("`dvc repro` of the 3 no-op stages, nothing to do", f"{idle_repro:.2f}", "", "", ""),
+        row("`dvc status` of the 3 no-op stages", f"{status:.2f}", "", "", ""),
         row("`dvc exp run` of the 3 no-op stages", f"{experiment:.2f}", "", "", ""),
         row(f"sweep of {args.sweep} no-op experiments", f"{queue:.2f}", "", "", ""),
-        "",
+    ]
+    return rows, bounds
+
+
+def bound_rows(
+    bounds: dict[str, float], a: float, a_kib: int, serial_a: float, sweep: int
+) -> list[str]:
+    """The lower bounds of (i) against the targets: can any such pipeline meet them?"""
+    work = "2 scikit-learn imports + matplotlib import + fit"
+    return [
         row("lower bound", "s or MiB", "ratio", "target", "reachable"),
         row("---", "---", "---", "---", "---"),
         row(
-            "(b) ≥ no-op repro + 3 scikit-learn imports + fit",
-            f"{b_floor:.2f}",
-            f"{b_floor / a:.2f} × (a)",
+            f"(b) ≥ no-op repro + {work}",
+            f"{bounds['b']:.2f}",
+            f"{bounds['b'] / a:.2f} × (a)",
             "≤ 1.15",
-            verdict(b_floor / a <= 1.15),
+            verdict(bounds["b"] / a <= 1.15),
         ),
         row(
-            "(d) ≥ no-op exp run + scikit-learn import + fit",
-            f"{d_floor:.2f}",
-            f"{d_floor / a:.2f} × (a)",
+            "(c) DVC alone: nothing-to-do repro of no-op stages against their status",
+            "",
+            f"{bounds['c']:.2f} × dvc status",
+            "≤ 1.3",
+            verdict(bounds["c"] <= 1.3),
+        ),
+        row(
+            f"(d) ≥ no-op exp run + {work}",
+            f"{bounds['d']:.2f}",
+            f"{bounds['d'] / a:.2f} × (a)",
             "< 1.0",
-            verdict(d_floor / a < 1.0),
+            verdict(bounds["d"] / a < 1.0),
         ),
         row(
-            f"(e) ≥ no-op sweep + {args.sweep}/{JOBS} × (2 scikit-learn imports + fit)",
-            f"{e_floor:.2f}",
-            f"{e_floor / serial_a:.2f} × {args.sweep} runs of (a)",
+            f"(e) ≥ no-op sweep + {sweep}/{JOBS} × ({work})",
+            f"{bounds['e']:.2f}",
+            f"{bounds['e'] / serial_a:.2f} × {sweep} runs of (a)",
             "≤ 0.8",
-            verdict(e_floor / serial_a <= 0.8),
+            verdict(bounds["e"] / serial_a <= 0.8),
         ),
         row(
             "train's memory ≥ scikit-learn imported + the float64 training matrix",
-            f"{memory_floor / 1024:.0f} MiB",
-            f"{memory_floor / a_rss:.2f} × (a)",
+            f"{bounds['train_kib'] / 1024:.0f} MiB",
+            f"{bounds['train_kib'] / a_kib:.2f} × (a)",
             "≤ 0.6",
-            verdict(memory_floor / a_rss <= 0.6),
+            verdict(bounds["train_kib"] / a_kib <= 0.6),
         ),
     ]
 
@@ -319,6 +377,7 @@ def measure_all(args: argparse.Namespace, data: Path, work: Path) -> str:
     a_runs = [run(reference, work, env) for _ in range(args.repeats)]
     a = statistics.median(seconds for seconds, _ in a_runs)
     a_rss = max(rss for _, rss in a_runs)
+    imports = import_costs(work, env, args.repeats)
 
     def from_scratch() -> None:
         for path in ("data/prepared", "models", ".dvc/cache"):
@@ -356,6 +415,7 @@ def measure_all(args: argparse.Namespace, data: Path, work: Path) -> str:
     serial_a = sum(run(reference, work, env)[0] for _ in range(args.sweep))
 
     fits = fit_medians(data, args)
+    floor, bounds = floor_rows(work, env, args, imports, fits)
     data_bytes = sum(p.stat().st_size for p in (project / "data").rglob("*") if p.is_file())
     # The first run of the experiment adds its outputs; repeats find them already cached.
     per_experiment = growth[0]
@@ -427,7 +487,9 @@ def measure_all(args: argparse.Namespace, data: Path, work: Path) -> str:
         "",
         *precision_rows(fits),
         "",
-        *floor_rows(work, env, args, a, a_rss, serial_a, fits["float64"][0]),
+        *floor,
+        "",
+        *bound_rows(bounds, a, a_rss, serial_a, args.sweep),
     ]
     return "\n".join(lines)
 
