@@ -165,7 +165,7 @@ def fit(
         accuracies.append(scorer.submit(score, len(history.loss), history.loss[-1], frozen(model)))
         bar.update()
 
-    # Scoring each epoch on both sets takes a third as long as the epoch itself; it runs in
+    # Scoring each epoch on both sets takes about a third as long as the epoch; it runs in
     # a second thread while the next epoch trains, on the core that one BLAS thread leaves
     # free (numpy releases the GIL in matrix products). Exits run in reverse: the scorer
     # finishes its work before BLAS is unpinned.
