@@ -6,7 +6,7 @@ and 4). Left alone, OpenBLAS starts one thread per core, so a model trained in a
 container, or in a queue worker limited to one thread, would differ in its last bits from
 one trained on a laptop, and ``dvc.lock`` would not reproduce. One thread is the only count
 every machine can run without oversubscribing: two threads on one core made the fit 14 times
-slower. It costs a lone fit on two cores 8-20% (measured), and lets parallel experiments
+slower. It costs a lone fit on two cores 8-25% (measured), and lets parallel experiments
 each use a core of their own.
 """
 
