@@ -83,12 +83,28 @@ def run(command: Sequence[str], cwd: Path, env: dict[str, str]) -> tuple[float, 
     return elapsed, usage.ru_maxrss
 
 
-def median_of(repeats: int, measure: Callable[[], float], prepare: Callable[[], None]) -> float:
+def median_of(
+    repeats: int, measure: Callable[[], float], prepare: Callable[[], None] | None = None
+) -> float:
     samples = []
     for _ in range(repeats):
-        prepare()
+        if prepare:
+            prepare()
         samples.append(measure())
     return statistics.median(samples)
+
+
+def repro_timings(
+    root: Path, env: dict[str, str], repeats: int, from_scratch: Callable[[], None]
+) -> tuple[float, float, float]:
+    """Medians of ``dvc repro`` after ``from_scratch()``; then, committed, of ``dvc repro``
+    with nothing to do and of ``dvc status``."""
+    scratch = median_of(repeats, lambda: run(["dvc", "repro"], root, env)[0], from_scratch)
+    run(["git", "add", "-A"], root, env)
+    run(["git", "commit", "-q", "-m", "reproduced"], root, env)
+    idle = median_of(repeats, lambda: run(["dvc", "repro"], root, env)[0])
+    status = median_of(repeats, lambda: run(["dvc", "status"], root, env)[0])
+    return scratch, idle, status
 
 
 def make_project(root: Path, data: Path, args: argparse.Namespace) -> dict[str, str]:
@@ -244,17 +260,11 @@ def floor_rows(
             path.unlink(missing_ok=True)
         shutil.rmtree(root / ".dvc/cache", ignore_errors=True)
 
-    repro = median_of(args.repeats, lambda: run(["dvc", "repro"], root, env)[0], from_scratch)
-    run(["git", "add", "-A"], root, env)
-    run(["git", "commit", "-q", "-m", "no-op stages"], root, env)
-    no_change = lambda: None  # noqa: E731
-    idle_repro = median_of(args.repeats, lambda: run(["dvc", "repro"], root, env)[0], no_change)
-    status = median_of(args.repeats, lambda: run(["dvc", "status"], root, env)[0], no_change)
+    repro, idle_repro, status = repro_timings(root, env, args.repeats, from_scratch)
     values = iter(range(1, args.repeats + 1))
     experiment = median_of(
         args.repeats,
         lambda: run(["dvc", "exp", "run", "-S", f"p={next(values)}"], root, env)[0],
-        no_change,
     )
     reset_to_commit(root, env)
     grid = ",".join(str(100 + i) for i in range(args.sweep))
@@ -384,13 +394,7 @@ def measure_all(args: argparse.Namespace, data: Path, work: Path) -> str:
             shutil.rmtree(project / path, ignore_errors=True)
         (project / "dvc.lock").unlink(missing_ok=True)
 
-    b = median_of(args.repeats, lambda: run(["dvc", "repro"], project, env)[0], from_scratch)
-    run(["git", "add", "-A"], project, env)
-    run(["git", "commit", "-q", "-m", "reproduced"], project, env)
-
-    no_change = lambda: None  # noqa: E731
-    c = median_of(args.repeats, lambda: run(["dvc", "repro"], project, env)[0], no_change)
-    status = median_of(args.repeats, lambda: run(["dvc", "status"], project, env)[0], no_change)
+    b, c, status = repro_timings(project, env, args.repeats, from_scratch)
 
     growth, copied_data = [], set()
 
