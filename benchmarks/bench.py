@@ -12,6 +12,7 @@ markdown table of medians and ratios:
 (f) peak resident memory of each stage and of (a);
 (g) DVC cache growth per experiment;
 (h) the fit with ``features.dtype: float32`` against float64 (in one process, fit only);
+(j) what pinning the CPU kernels (``mnist_mlp.kernels``) costs the fit, float64 and float32;
 (i) what no pipeline of separate stages can avoid: scikit-learn's import in each process
     that needs it, the fit itself, and DVC's own cost measured on stages that do nothing;
     from them, lower bounds for (b), (d), (e) and the train stage's memory.
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import statistics
@@ -167,12 +169,15 @@ def main(argv: Sequence[str] | None = None) -> None:
 def fit_medians(data: Path, args: argparse.Namespace) -> dict[str, tuple[float, float]]:
     """``{kind: (median fit seconds, test accuracy)}``, fitting in-process as train does.
 
+    The CPU kernels are whatever this process loaded: :mod:`benchmarks.fit` calls this in a
+    fresh process, pinned or not.
+
     Kinds: ``float32`` and ``float64`` features with BLAS pinned to one thread, as the
     pipeline trains, and ``float64, BLAS unpinned`` as the plain script does.
     """
     from mnist_mlp.dataset import combine, split, to_features
     from mnist_mlp.idx import read_pair
-    from mnist_mlp.threads import pinned_blas_threads
+    from mnist_mlp.kernels import pinned_blas_threads
     from mnist_mlp.train import build_classifier
 
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -202,6 +207,30 @@ def fit_medians(data: Path, args: argparse.Namespace) -> dict[str, tuple[float, 
             accuracy = classifier.score(X_test, arrays["y_test"])
         results[kind] = (statistics.median(seconds), accuracy)
     return results
+
+
+def fits_in_a_fresh_process(data: Path, args: argparse.Namespace, kernels: str) -> dict:
+    """:func:`fit_medians` in a child process whose CPU kernels are pinned or native."""
+    command = [sys.executable, "-m", "benchmarks.fit", "--kernels", kernels, "--data", str(data)]
+    for option in ("repeats", "train_size", "test_size", "max_iter"):
+        command += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
+
+
+def kernel_pin_rows(pinned: dict, native: dict) -> list[str]:
+    """(j): the fit with the CPU kernels pinned, as train runs it, against this CPU's own."""
+    lines = [
+        row("(j) fit, CPU kernels", "median s, pinned", "median s, native", "pinned / native"),
+        row("---", "---", "---", "---"),
+        row("kernels", pinned["kernels"], native["kernels"], ""),
+    ]
+    for dtype in ("float64", "float32"):
+        ratio = pinned[dtype][0] / native[dtype][0]
+        lines.append(
+            row(dtype, f"{pinned[dtype][0]:.2f}", f"{native[dtype][0]:.2f}", f"{ratio:.2f}")
+        )
+    return lines
 
 
 def precision_rows(fits: dict[str, tuple[float, float]]) -> list[str]:
@@ -420,8 +449,11 @@ def measure_all(args: argparse.Namespace, data: Path, work: Path) -> str:
     e = run(sweep, project, env)[0]
     serial_a = sum(run(reference, work, env)[0] for _ in range(args.sweep))
 
-    fits = fit_medians(data, args)
-    floor, bounds = floor_rows(work, env, args, imports, fits)
+    fits = fits_in_a_fresh_process(data, args, "pinned")
+    native_fits = fits_in_a_fresh_process(data, args, "native")
+    # The plain script's fit: this CPU's own kernels, BLAS threads left alone.
+    script_fit = {"float64, BLAS unpinned": native_fits["float64, BLAS unpinned"]}
+    floor, bounds = floor_rows(work, env, args, imports, fits | script_fit)
     data_bytes = sum(p.stat().st_size for p in (project / "data").rglob("*") if p.is_file())
     # The first run of the experiment adds its outputs; repeats find them already cached.
     per_experiment = growth[0]
@@ -492,6 +524,8 @@ def measure_all(args: argparse.Namespace, data: Path, work: Path) -> str:
         ),
         "",
         *precision_rows(fits),
+        "",
+        *kernel_pin_rows(fits, native_fits),
         "",
         *floor,
         "",

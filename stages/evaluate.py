@@ -1,7 +1,11 @@
 """evaluate: the example's train and test scores, per-class metrics and confusion data."""
 
-from __future__ import annotations
+from mnist_mlp.kernels import describe, pin_kernels
 
+# First: numpy and OpenBLAS read the pin once, when they load.
+KERNELS = pin_kernels()
+
+# isort: split
 import logging
 from collections.abc import Sequence
 
@@ -23,6 +27,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--per-class", required=True, help="output CSV of per-class metrics")
     parser.add_argument("--confusion", required=True, help="output CSV: actual,predicted")
     args = parser.parse_args(argv)
+    log.info("%s", describe(KERNELS))
 
     features = load_section(args.params, "features", FEATURES_SCHEMA)
 

@@ -1,7 +1,12 @@
 """train: fit ``MLPClassifier(**params["train"])`` and record every epoch."""
 
-from __future__ import annotations
+from mnist_mlp.kernels import describe, pin_kernels
 
+# First: numpy and OpenBLAS read the pin once, when they load.
+KERNELS = pin_kernels()
+
+# isort: split
+import logging
 from collections.abc import Sequence
 
 import numpy as np
@@ -12,6 +17,8 @@ from mnist_mlp.files import load_arrays, save_array, write_csv
 from mnist_mlp.model_file import save_model
 from mnist_mlp.params import load_section
 from mnist_mlp.train import build_classifier, fit
+
+log = logging.getLogger(__name__)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -27,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--snapshots", required=True, help="output .npy: first-layer weights after each epoch"
     )
     args = parser.parse_args(argv)
+    log.info("%s", describe(KERNELS))
 
     features = load_section(args.params, "features", FEATURES_SCHEMA)
 

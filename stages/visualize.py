@@ -1,7 +1,12 @@
 """visualize: the example's 4x4 first-layer weight grid and the training curves."""
 
-from __future__ import annotations
+from mnist_mlp.kernels import describe, pin_kernels
 
+# First: numpy and OpenBLAS read the pin once, when they load.
+KERNELS = pin_kernels()
+
+# isort: split
+import logging
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,6 +22,8 @@ from mnist_mlp.visualize import (
     weight_grid_frames,
 )
 
+log = logging.getLogger(__name__)
+
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argument_parser(__doc__)
@@ -28,6 +35,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--weights-animation", required=True, help="output GIF, one frame/epoch")
     parser.add_argument("--curves-figure", required=True, help="output PNG of loss and accuracy")
     args = parser.parse_args(argv)
+    log.info("%s", describe(KERNELS))
 
     params = load_section(args.params, "visualize", VISUALIZE_SCHEMA)
     save_figure(args.weights_figure, weight_grid_figure(np.load(args.first_layer), **params))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 import yaml
 
 from mnist_mlp.idx import encode_idx
+from mnist_mlp.kernels import KernelPin, cpu_flags, plan_pin
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILES = (
@@ -33,6 +35,11 @@ MNIST_NAMES = {
     "test_labels": "t10k-labels-idx1-ubyte.gz",
 }
 TINY_TRAIN, TINY_TEST = 300, 100
+
+
+def this_machine_pin() -> KernelPin:
+    """What the stages pin on this machine, in this environment."""
+    return plan_pin(os.environ, platform.machine(), cpu_flags())
 
 
 def write_idx_gz(path: Path, array: np.ndarray) -> Path:

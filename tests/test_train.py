@@ -12,9 +12,9 @@ from threadpoolctl import threadpool_limits
 
 from mnist_mlp.dataset import to_features
 from mnist_mlp.errors import ParamsError
+from mnist_mlp.kernels import pinned_blas_threads
 from mnist_mlp.model_file import model_bytes
 from mnist_mlp.params import load_section
-from mnist_mlp.threads import pinned_blas_threads
 from mnist_mlp.train import TRAIN_PARAM_NAMES, build_classifier, fit, frozen
 from tests.helpers import PROJECT_ROOT, tiny_digits
 

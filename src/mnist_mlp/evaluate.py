@@ -9,7 +9,7 @@ from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 from sklearn.neural_network import MLPClassifier
 
 from mnist_mlp.dataset import to_features
-from mnist_mlp.threads import pinned_blas_threads
+from mnist_mlp.kernels import pinned_blas_threads
 
 PER_CLASS_HEADER = ("class", "precision", "recall", "f1", "support")
 CONFUSION_HEADER = ("actual", "predicted")
@@ -22,7 +22,7 @@ def predict(
 
     Predictions are row by row, so batches give the same labels while never holding the
     whole float64 feature matrix (8 times the uint8 pixels) in memory. BLAS runs on one
-    thread, as in training (:mod:`mnist_mlp.threads`).
+    thread, as in training (:mod:`mnist_mlp.kernels`).
     """
     with pinned_blas_threads():
         batches = [

@@ -6,7 +6,7 @@
 known traps: a queued experiment is built from the last commit plus tracked changes, so
 there must be a commit and no untracked files (they would silently be left out); queue
 workers stay alive after the queue is empty, so they are stopped at the end, also on
-error or Ctrl-C. Each experiment's BLAS runs on one thread (:mod:`mnist_mlp.threads`), so
+error or Ctrl-C. Each experiment's BLAS runs on one thread (:mod:`mnist_mlp.kernels`), so
 ``--jobs`` workers do not oversubscribe the cores with BLAS threads and give the same bytes
 as a run in the workspace.
 """

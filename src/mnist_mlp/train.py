@@ -26,8 +26,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 from tqdm import tqdm
 
 from mnist_mlp.errors import ParamsError
+from mnist_mlp.kernels import pinned_blas_threads
 from mnist_mlp.params import is_int
-from mnist_mlp.threads import pinned_blas_threads
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def fit(
     -------
     The fitted classifier and its :class:`History`. ``lbfgs`` has no epochs: its history
     holds the final state as its only row. BLAS runs on one thread throughout
-    (:mod:`mnist_mlp.threads`), so the model's bytes do not depend on the machine.
+    (:mod:`mnist_mlp.kernels`), so the model's bytes do not depend on the machine.
     """
     history = History()
     accuracies: list[Future[tuple[float, float]]] = []
