@@ -1,0 +1,153 @@
+"""The measurements behind ``make bench`` (:mod:`benchmarks.bench`): each returns raw values.
+
+Every command runs as a child process, timed by the wall clock and measured for peak
+resident memory; Linux starts a child's peak memory at its parent's, so this process never
+holds data itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import yaml
+
+from mnist_mlp.fetch import decompressed_sha256
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parents[1]
+STAGES = ("fetch", "preprocess", "train", "evaluate", "visualize")
+
+
+def run(command: Sequence[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Run ``command``; return its wall seconds and peak resident memory in MiB."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise SystemExit(f"{' '.join(command)} failed in {cwd}")
+    return time.perf_counter() - start, usage.ru_maxrss / 1024
+
+
+def median(repeats: int, measure: Callable[[], float], prepare: Callable[[], object]) -> float:
+    samples = []
+    for _ in range(repeats):
+        prepare()
+        samples.append(measure())
+    return statistics.median(samples)
+
+
+def new_repo(root: Path, files: dict[str, str], env: dict[str, str]) -> None:
+    """A git + DVC repository at ``root`` holding ``files`` (path: text) and what is there."""
+    run(["git", "init", "-q", "-b", "main"], root, env)
+    if not (root / ".dvc").exists():
+        run(["dvc", "init", "-q"], root, env)
+    for name, text in files.items():
+        (root / name).write_text(text)
+    run(["git", "add", "-A"], root, env)
+    run(["git", "commit", "-q", "-m", "bench"], root, env)
+
+
+def project_params(data: Path, args: argparse.Namespace) -> str:
+    """``params.yaml`` for ``data``: its checksums, its sizes, ``--max-iter`` epochs."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["fetch"]["mirrors"] = []
+    for item in params["fetch"]["files"]:
+        item["sha256"] = decompressed_sha256(data / item["name"])
+    params["split"].update(train_size=args.train_size, test_size=args.test_size)
+    params["train"].update(max_iter=args.max_iter)
+    return yaml.safe_dump(params, sort_keys=False)
+
+
+def measure_pipeline(project: Path, env: dict[str, str], repeats: int) -> dict[str, float]:
+    """(b), (c), (d), (g) and (f) in the project: DVC commands and each stage's memory."""
+    do = lambda *command: run(command, project, env)  # noqa: E731
+
+    def from_scratch() -> None:
+        for path in ("data/prepared", "models", ".dvc/cache"):
+            shutil.rmtree(project / path, ignore_errors=True)
+        (project / "dvc.lock").unlink(missing_ok=True)
+
+    def back_to_the_commit() -> None:  # and no run-cache, so that the work is redone
+        do("git", "checkout", "-q", "--", ".")
+        do("dvc", "checkout", "-q")
+        shutil.rmtree(project / ".dvc/cache/runs", ignore_errors=True)
+
+    values = {"(b)": median(repeats, lambda: do("dvc", "repro")[0], from_scratch)}
+    do("git", "commit", "-q", "-am", "reproduced")
+    values["dvc status"] = median(repeats, lambda: do("dvc", "status")[0], lambda: None)
+    values["(c)"] = median(repeats, lambda: do("dvc", "repro")[0], lambda: None)
+    cache = project / ".dvc/cache/files/md5"
+    before = {path: path.stat().st_size for path in cache.rglob("*") if path.is_file()}
+    experiment = ("dvc", "exp", "run", "-S", "train.learning_rate_init=0.2")
+    values["(d)"] = median(repeats, lambda: do(*experiment)[0], back_to_the_commit)
+    after = {path: path.stat().st_size for path in cache.rglob("*") if path.is_file()}
+    values["(g)"] = sum(after[path] for path in after.keys() - before.keys()) / 2**20
+    back_to_the_commit()
+    commands = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]
+    for stage in STAGES:
+        values[stage] = do("sh", "-c", commands[stage]["cmd"])[1]
+    params = yaml.safe_load((project / "params.yaml").read_text()) | {
+        "features": {"dtype": "float32"}
+    }
+    (project.parent / "float32.yaml").write_text(yaml.safe_dump(params))
+    float32_train = f"{commands['train']['cmd']} --params {project.parent / 'float32.yaml'}"
+    values["train float32"] = do("sh", "-c", float32_train)[1]
+    return values
+
+
+def measure_fits(project: Path, data: Path, repeats: int) -> dict[str, float]:
+    """(h) and (j): the fit alone, with the CPU kernels pinned and with this CPU's own."""
+    fits = {}
+    for kernels in ("pinned", "native"):
+        command = [sys.executable, "-m", "benchmarks.fit", "--kernels", kernels]
+        command += ["--data", str(data), "--params", "params.yaml", "--repeats", str(repeats)]
+        output = subprocess.run(command, cwd=project, capture_output=True, text=True, check=True)
+        fits[kernels] = json.loads(output.stdout)
+        log.info("%s CPU kernels: %s", kernels, fits[kernels]["kernels"])
+    (fit64, accuracy64), (fit32, accuracy32) = fits["pinned"]["float64"], fits["pinned"]["float32"]
+    return {
+        "float64 fit": fit64,
+        "float32 fit": fit32,
+        "float32 points": 100 * (accuracy32 - accuracy64),
+        "native fit": fits["native"]["float64"][0],
+        "pinned fit": fit64,
+        "native float32": fits["native"]["float32"][0],
+        "pinned float32": fit32,
+    }
+
+
+def measure_floor(work: Path, env: dict[str, str], repeats: int) -> dict[str, float]:
+    """(i): what any pipeline of DVC stages pays: DVC itself on no-op stages, the imports."""
+    stages = {
+        name: {"cmd": f"echo {name} > {name}.out", "params": ["p"], "outs": [f"{name}.out"]}
+        | ({"deps": [f"{before}.out"]} if before else {})
+        for name, before in (("train", None), ("evaluate", "train"), ("visualize", "evaluate"))
+    }
+    no_op = work / "no-op"
+    no_op.mkdir()
+    new_repo(no_op, {"params.yaml": "p: 0\n", "dvc.yaml": yaml.safe_dump({"stages": stages})}, env)
+    values = iter(range(1, repeats + 1))
+    experiment = lambda: run(["dvc", "exp", "run", "-S", f"p={next(values)}"], no_op, env)[0]  # noqa: E731
+    imports = {"sklearn": "sklearn.neural_network", "matplotlib": "matplotlib.backends.backend_agg"}
+    costs = {
+        library: min(
+            run([sys.executable, "-c", f"import {module}"], work, env) for _ in range(repeats)
+        )
+        for library, module in imports.items()
+    }
+    return {
+        "no-op exp run": median(repeats, experiment, lambda: None),
+        "sklearn": costs["sklearn"][0],
+        "sklearn memory": costs["sklearn"][1],
+        "matplotlib": costs["matplotlib"][0],
+    }
