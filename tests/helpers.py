@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
+import json
 import os
 import platform
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+from sklearn.neural_network import MLPClassifier
 
+from mnist_mlp.compare import Run
+from mnist_mlp.fetch import decompressed_sha256
 from mnist_mlp.idx import encode_idx
 from mnist_mlp.kernels import KernelPin, cpu_flags, plan_pin
 
@@ -59,10 +63,6 @@ def tiny_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         row, col = divmod(int(label), 5)
         images[index, 4 + 10 * row : 12 + 10 * row, 1 + 5 * col : 5 + 5 * col] = 255
     return images, labels
-
-
-def decompressed_sha256(path: Path) -> str:
-    return hashlib.sha256(gzip.decompress(path.read_bytes())).hexdigest()
 
 
 def tiny_mnist_files(directory: Path) -> Path:
@@ -146,3 +146,69 @@ def make_dvc_project(root: Path, mirror: Path | str) -> DvcProject:
     project.dvc("init", "-q")
     shutil.copy2(PROJECT_ROOT / ".dvc/config", root / ".dvc/config")
     return project
+
+
+def declared_outputs() -> list[str]:
+    """Every output path the project's dvc.yaml declares (outs, metrics, plots)."""
+    stages = yaml.safe_load((PROJECT_ROOT / "dvc.yaml").read_text())["stages"]
+    return [
+        entry if isinstance(entry, str) else next(iter(entry))
+        for stage in stages.values()
+        for kind in ("outs", "metrics", "plots")
+        for entry in stage.get(kind, [])
+    ]
+
+
+def output_files(root: Path) -> list[str]:
+    """The files of every declared output under ``root``, directories expanded."""
+    files = []
+    for output in declared_outputs():
+        path = root / output
+        found = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        files += [str(p.relative_to(root)) for p in found]
+    return files
+
+
+def ran_stages(output: str) -> list[str]:
+    """The stages a ``dvc repro`` or ``dvc exp run`` ran, from its output."""
+    return [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")]
+
+
+def lock_outs(project: DvcProject) -> dict[str, str]:
+    """``{path: md5}`` of every stage output recorded in ``dvc.lock``."""
+    lock = yaml.safe_load((project.root / "dvc.lock").read_text())
+    return {out["path"]: out["md5"] for stage in lock["stages"].values() for out in stage["outs"]}
+
+
+def exp_show(project: DvcProject) -> dict[str, dict]:
+    """``{experiment name: data}`` for every experiment of the current commit."""
+    shown = json.loads(project.dvc("exp", "show", "--json").stdout)
+    return {
+        rev["name"]: rev["data"]
+        for baseline in shown
+        for experiment in baseline.get("experiments") or []
+        for rev in experiment["revs"]
+    }
+
+
+def small_model(solver: str = "sgd", random_state: int = 1) -> tuple[MLPClassifier, np.ndarray]:
+    """A small MLP fitted on 100 tiny digits, and its features."""
+    images, labels = tiny_digits(100, seed=0)
+    X = images.reshape(100, -1) / 255.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = MLPClassifier((8,), max_iter=3, solver=solver, random_state=random_state)
+        return model.fit(X, labels), X
+
+
+def fake_run(name: str, hidden: list[int], rate: float) -> Run:
+    """An experiment as :mod:`mnist_mlp.compare` reads it, made up."""
+    params = {
+        "fetch": {"timeout": 30},
+        "train": {"hidden_layer_sizes": hidden, "learning_rate_init": rate, "alpha": 0.0001},
+        "visualize": {"rows": 2, "cols": 2, "neurons": None, "scale": 0.5, "cmap": "gray"},
+    }
+    curves = {"epoch": [1.0, 2.0], "loss": [0.5, 0.3]}
+    accuracy = {"epoch": [1.0, 2.0], "train_accuracy": [0.8, 0.9], "test_accuracy": [0.7, 0.8]}
+    first_layer = np.random.default_rng(0).normal(size=(784, hidden[0]))
+    return Run(name, params, first_layer, curves, accuracy)

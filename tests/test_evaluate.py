@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import confusion_matrix
 
 from mnist_mlp.evaluate import evaluate, predict
-from tests.test_model_file import small_model
+from tests.helpers import small_model
 
 
 @pytest.fixture(scope="module")

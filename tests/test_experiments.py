@@ -6,25 +6,11 @@ import csv
 import json
 import sys
 
-import numpy as np
 import pytest
 
-from mnist_mlp.compare import Run, comparison_figure, differing_params, experiment_revisions
+from mnist_mlp.compare import comparison_figure, differing_params, experiment_revisions
 from mnist_mlp.sweep import queue_states
-from tests.helpers import DvcProject
-from tests.test_pipeline import ran_stages
-
-
-def fake_run(name: str, hidden: list[int], rate: float) -> Run:
-    params = {
-        "fetch": {"timeout": 30},
-        "train": {"hidden_layer_sizes": hidden, "learning_rate_init": rate, "alpha": 0.0001},
-        "visualize": {"rows": 2, "cols": 2, "neurons": None, "scale": 0.5, "cmap": "gray"},
-    }
-    curves = {"epoch": [1.0, 2.0], "loss": [0.5, 0.3]}
-    accuracy = {"epoch": [1.0, 2.0], "train_accuracy": [0.8, 0.9], "test_accuracy": [0.7, 0.8]}
-    first_layer = np.random.default_rng(0).normal(size=(784, hidden[0]))
-    return Run(name, params, first_layer, curves, accuracy)
+from tests.helpers import DvcProject, exp_show, fake_run, ran_stages
 
 
 def test_differing_params_ignore_fetch_and_equal_values() -> None:
@@ -69,17 +55,6 @@ def test_queue_status_table_is_parsed() -> None:
 def read_csv(project: DvcProject, path: str) -> list[dict[str, str]]:
     with (project.root / path).open() as stream:
         return list(csv.DictReader(stream))
-
-
-def exp_show(project: DvcProject) -> dict[str, dict]:
-    """``{experiment name: data}`` for every experiment of the current commit."""
-    shown = json.loads(project.dvc("exp", "show", "--json").stdout)
-    return {
-        rev["name"]: rev["data"]
-        for baseline in shown
-        for experiment in baseline.get("experiments") or []
-        for rev in experiment["revs"]
-    }
 
 
 @pytest.fixture

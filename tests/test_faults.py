@@ -13,9 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import DvcProject
-from tests.test_experiments import exp_show
-from tests.test_pipeline import OUTPUTS, lock_outs, ran_stages
+from tests.helpers import DvcProject, exp_show, lock_outs, output_files, ran_stages
 
 pytestmark = pytest.mark.pipeline
 
@@ -77,7 +75,9 @@ def test_stage_killed_mid_write_leaves_no_output(
 
 
 def file_hashes(root: Path) -> dict[str, str]:
-    return {path: hashlib.md5((root / path).read_bytes()).hexdigest() for path in OUTPUTS}
+    return {
+        path: hashlib.md5((root / path).read_bytes()).hexdigest() for path in output_files(root)
+    }
 
 
 @pytest.fixture

@@ -17,8 +17,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import PROJECT_ROOT, DvcProject, make_dvc_project, this_machine_pin
-from tests.test_pipeline import lock_outs, ran_stages
+from tests.helpers import (
+    PROJECT_ROOT,
+    DvcProject,
+    lock_outs,
+    make_dvc_project,
+    ran_stages,
+    this_machine_pin,
+)
 
 pytestmark = [pytest.mark.mnist, pytest.mark.pipeline]
 

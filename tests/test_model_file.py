@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import io
 import json
-import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn.neural_network import MLPClassifier
 
 from mnist_mlp.errors import ModelFileError
 from mnist_mlp.model_file import load_model, model_bytes, save_model
-from tests.helpers import tiny_digits
-
-
-def small_model(solver: str = "sgd", random_state: int = 1) -> tuple[MLPClassifier, np.ndarray]:
-    images, labels = tiny_digits(100, seed=0)
-    X = images.reshape(100, -1) / 255.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = MLPClassifier((8,), max_iter=3, solver=solver, random_state=random_state)
-        return model.fit(X, labels), X
+from tests.helpers import small_model
 
 
 @pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])

@@ -15,43 +15,29 @@ import pytest
 import yaml
 
 from mnist_mlp.model_file import load_model
-from tests.helpers import TINY_TEST, TINY_TRAIN, DvcProject, tiny_params, write_idx_gz
+from tests.helpers import (
+    TINY_TEST,
+    TINY_TRAIN,
+    DvcProject,
+    declared_outputs,
+    lock_outs,
+    output_files,
+    ran_stages,
+    tiny_params,
+    write_idx_gz,
+)
 
 pytestmark = pytest.mark.pipeline
 
 UP_TO_DATE = "Data and pipelines are up to date."
-OUTPUTS = [
-    "data/raw/train-images-idx3-ubyte.gz",
-    "data/prepared/X_train.npy",
-    "models/mlp.skops",
-    "models/first_layer.npy",
-    "models/first_layer_per_epoch.npy",
-    "reports/loss.csv",
-    "reports/accuracy.csv",
-    "reports/metrics.json",
-    "reports/per_class.csv",
-    "reports/confusion.csv",
-    "reports/figures/weights.png",
-    "reports/figures/curves.png",
-    "reports/figures/weights.gif",
-]
-
-
-def ran_stages(output: str) -> list[str]:
-    return [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")]
-
-
-def lock_outs(project: DvcProject) -> dict[str, str]:
-    """``{path: md5}`` of every stage output recorded in ``dvc.lock``."""
-    lock = yaml.safe_load((project.root / "dvc.lock").read_text())
-    return {out["path"]: out["md5"] for stage in lock["stages"].values() for out in stage["outs"]}
 
 
 def test_repro_end_to_end_then_nothing_to_do(tiny_project: DvcProject) -> None:
     first = tiny_project.dvc("repro")
     assert ran_stages(first.stdout) == ["fetch", "preprocess", "train", "evaluate", "visualize"]
-    for output in OUTPUTS:
-        assert (tiny_project.root / output).is_file(), output
+    for output in declared_outputs():
+        assert (tiny_project.root / output).exists(), output
+    assert len(output_files(tiny_project.root)) > len(declared_outputs()), "data dirs hold files"
 
     metrics = json.loads((tiny_project.root / "reports/metrics.json").read_text())
     assert 0 <= metrics["test_score"] <= 1 and 0 <= metrics["train_score"] <= 1

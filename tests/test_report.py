@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from mnist_mlp.report import build_report, format_value, render_html, render_markdown
-from tests.helpers import DvcProject
-from tests.test_experiments import fake_run
+from tests.helpers import DvcProject, fake_run
 
 CONFUSION = {"actual": ["0", "1", "1", "2"], "predicted": ["0", "1", "2", "2"]}
 METRICS_DIFF = {
