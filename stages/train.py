@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         arrays["y_test"],
     )
     save_model(args.model, model)
-    write_csv(args.loss, ["epoch", "loss"], history.rows())
+    write_csv(args.loss, ["epoch", "loss"], history.loss_rows())
     write_csv(args.accuracy, history.accuracy_header(), history.accuracy_rows())
     # visualize draws from these arrays, so it needs neither scikit-learn nor the model file.
     save_array(args.first_layer, model.coefs_[0])

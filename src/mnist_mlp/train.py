@@ -79,7 +79,7 @@ class History:
     validation_score: list[float] = field(default_factory=list)
     first_layer: list[np.ndarray] = field(default_factory=list)
 
-    def rows(self) -> list[tuple[int, float]]:
+    def loss_rows(self) -> list[tuple[int, float]]:
         """``(epoch, loss)`` rows for ``loss.csv``."""
         return [(epoch, loss) for epoch, loss in enumerate(self.loss, start=1)]
 

@@ -6,6 +6,7 @@ global figure state is kept and nothing ever tries to open a window.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,7 +16,6 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.image import AxesImage
 
-from mnist_mlp.idx import IMAGE_SHAPE
 from mnist_mlp.params import Schema, is_int, is_number, positive_int
 
 VISUALIZE_SCHEMA: Schema = {
@@ -28,6 +28,12 @@ VISUALIZE_SCHEMA: Schema = {
     "scale": (lambda v: is_number(v) and v > 0, "a number > 0 (the example uses 0.5)"),
     "cmap": (lambda v: v in matplotlib.colormaps, "a matplotlib colormap name, e.g. gray"),
 }
+
+
+def image_shape(n_pixels: int) -> tuple[int, int]:
+    """The square image a hidden unit's ``n_pixels`` input weights form: 784 is 28x28."""
+    side = math.isqrt(n_pixels)
+    return side, side
 
 
 def weight_grid_figure(
@@ -92,10 +98,11 @@ def draw_weight_grid(
     shown = shown_neurons(first_layer.shape[1], rows, cols, neurons)
     vmin, vmax = limits if limits is not None else (first_layer.min(), first_layer.max())
     axes = figure.subplots(rows, cols, squeeze=False).ravel()
+    shape = image_shape(len(first_layer))
     drawn = []
     for ax, neuron in zip(axes, shown, strict=False):
         image = ax.matshow(
-            first_layer[:, neuron].reshape(IMAGE_SHAPE),
+            first_layer[:, neuron].reshape(shape),
             cmap=cmap,
             vmin=scale * vmin,
             vmax=scale * vmax,
@@ -129,10 +136,11 @@ def weight_grid_frames(history: np.ndarray, **grid_params: Any) -> list[np.ndarr
     figure = Figure()
     drawn = draw_weight_grid(figure, history[0], **grid_params, limits=limits)
     canvas = FigureCanvasAgg(figure)
+    shape = image_shape(history.shape[1])
     frames = []
     for epoch, layer in enumerate(history, start=1):
         for image, neuron in drawn:
-            image.set_data(layer[:, neuron].reshape(IMAGE_SHAPE))
+            image.set_data(layer[:, neuron].reshape(shape))
         figure.suptitle(f"epoch {epoch}")
         canvas.draw()
         frames.append(np.asarray(canvas.buffer_rgba())[..., :3].copy())
