@@ -42,13 +42,13 @@ bench: $(INSTALLED)  ## Time the pipeline against the plain example (MNIST=dir o
 
 BASELINE ?= main
 report: $(INSTALLED)  ## Write reports/report.md and report.html against BASELINE (main)
-	python -m mnist_mlp.report --baseline $(BASELINE)
+	python -m mnist_mlp.tools.report --baseline $(BASELINE)
 
 sweep: $(INSTALLED)  ## Queue a grid (SWEEP="-S ...") and run it with JOBS workers
-	python -m mnist_mlp.sweep --jobs $(JOBS) $(SWEEP)
+	python -m mnist_mlp.tools.sweep --jobs $(JOBS) $(SWEEP)
 
 compare: $(INSTALLED)  ## Draw this commit's experiments side by side (dvc_plots/compare.png)
-	python -m mnist_mlp.compare $(RUNS)
+	python -m mnist_mlp.tools.compare $(RUNS)
 
 lint: $(INSTALLED)  ## Check style with ruff
 	ruff check src stages tests benchmarks
@@ -66,7 +66,7 @@ plots-template: $(INSTALLED)  ## Rebuild templates/dvc_plots.html (offline Vega)
 	rm -rf .vega && mkdir .vega
 	cd .vega && npm pack --silent vega@5.33.1 vega-lite@5.23.0 vega-embed@6.29.0 \
 		&& for f in *.tgz; do mkdir "$${f%.tgz}" && tar xzf "$$f" -C "$${f%.tgz}"; done
-	python -m mnist_mlp.offline_plots templates/dvc_plots.html \
+	python -m mnist_mlp.tools.offline_plots templates/dvc_plots.html \
 		.vega/vega-5.33.1/package/build/vega.min.js \
 		.vega/vega-lite-5.23.0/package/build/vega-lite.min.js \
 		.vega/vega-embed-6.29.0/package/build/vega-embed.min.js

@@ -30,11 +30,11 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         pin_kernels()
     # These load numpy: after the pin.
-    from mnist_mlp.dataset import SPLIT_SCHEMA, combine, split, to_features
-    from mnist_mlp.idx import read_pair
+    from mnist_mlp.core.dataset import SPLIT_SCHEMA, combine, split, to_features
+    from mnist_mlp.core.train import build_classifier
+    from mnist_mlp.io.idx import read_pair
+    from mnist_mlp.io.params import load_section
     from mnist_mlp.kernels import pinned_blas_threads, running_kernels
-    from mnist_mlp.params import load_section
-    from mnist_mlp.train import build_classifier
 
     data = args.data
     X, y = combine(

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from mnist_mlp.fetch import decompressed_sha256
+from mnist_mlp.io.fetch import decompressed_sha256
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]

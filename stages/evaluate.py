@@ -10,11 +10,11 @@ import logging
 from collections.abc import Sequence
 
 from mnist_mlp.cli import argument_parser, run_stage
-from mnist_mlp.dataset import ARRAY_NAMES, FEATURES_SCHEMA
-from mnist_mlp.evaluate import CONFUSION_HEADER, PER_CLASS_HEADER, evaluate
-from mnist_mlp.files import load_arrays, write_csv, write_json
-from mnist_mlp.model_file import load_model
-from mnist_mlp.params import load_section
+from mnist_mlp.core.dataset import ARRAY_NAMES, FEATURES_SCHEMA
+from mnist_mlp.core.evaluate import CONFUSION_HEADER, PER_CLASS_HEADER, evaluate
+from mnist_mlp.io.files import load_arrays, write_csv, write_json
+from mnist_mlp.io.model_file import load_model
+from mnist_mlp.io.params import load_section
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ import os
 from collections.abc import Sequence
 
 from mnist_mlp.cli import argument_parser, run_stage
-from mnist_mlp.fetch import MIRROR_ENV, fetch_file, sources
-from mnist_mlp.files import atomic_directory
-from mnist_mlp.params import FETCH_SCHEMA, load_section
+from mnist_mlp.io.fetch import MIRROR_ENV, fetch_file, sources
+from mnist_mlp.io.files import atomic_directory
+from mnist_mlp.io.params import FETCH_SCHEMA, load_section
 
 
 def main(argv: Sequence[str] | None = None) -> None:

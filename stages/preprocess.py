@@ -6,10 +6,10 @@ import logging
 from collections.abc import Sequence
 
 from mnist_mlp.cli import argument_parser, run_stage
-from mnist_mlp.dataset import SPLIT_SCHEMA, combine, split
-from mnist_mlp.files import save_arrays
-from mnist_mlp.idx import read_pair
-from mnist_mlp.params import load_section
+from mnist_mlp.core.dataset import SPLIT_SCHEMA, combine, split
+from mnist_mlp.io.files import save_arrays
+from mnist_mlp.io.idx import read_pair
+from mnist_mlp.io.params import load_section
 
 log = logging.getLogger(__name__)
 

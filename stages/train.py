@@ -12,11 +12,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from mnist_mlp.cli import argument_parser, run_stage
-from mnist_mlp.dataset import ARRAY_NAMES, FEATURES_SCHEMA, to_features
-from mnist_mlp.files import load_arrays, save_array, write_csv
-from mnist_mlp.model_file import save_model
-from mnist_mlp.params import load_section
-from mnist_mlp.train import build_classifier, fit
+from mnist_mlp.core.dataset import ARRAY_NAMES, FEATURES_SCHEMA, to_features
+from mnist_mlp.core.train import build_classifier, fit
+from mnist_mlp.io.files import load_arrays, save_array, write_csv
+from mnist_mlp.io.model_file import save_model
+from mnist_mlp.io.params import load_section
 
 log = logging.getLogger(__name__)
 

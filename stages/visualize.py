@@ -12,15 +12,15 @@ from collections.abc import Sequence
 import numpy as np
 
 from mnist_mlp.cli import argument_parser, run_stage
-from mnist_mlp.files import read_csv_columns
-from mnist_mlp.images import save_figure, save_gif
-from mnist_mlp.params import load_section
-from mnist_mlp.visualize import (
+from mnist_mlp.core.visualize import (
     VISUALIZE_SCHEMA,
     curves_figure,
     weight_grid_figure,
     weight_grid_frames,
 )
+from mnist_mlp.io.files import read_csv_columns
+from mnist_mlp.io.images import save_figure, save_gif
+from mnist_mlp.io.params import load_section
 
 log = logging.getLogger(__name__)
 

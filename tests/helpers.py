@@ -17,10 +17,10 @@ import pytest
 import yaml
 from sklearn.neural_network import MLPClassifier
 
-from mnist_mlp.compare import Run
-from mnist_mlp.fetch import decompressed_sha256
-from mnist_mlp.idx import encode_idx
+from mnist_mlp.io.fetch import decompressed_sha256
+from mnist_mlp.io.idx import encode_idx
 from mnist_mlp.kernels import KernelPin, cpu_flags, plan_pin
+from mnist_mlp.tools.compare import Run
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILES = (
@@ -202,7 +202,7 @@ def small_model(solver: str = "sgd", random_state: int = 1) -> tuple[MLPClassifi
 
 
 def fake_run(name: str, hidden: list[int], rate: float) -> Run:
-    """An experiment as :mod:`mnist_mlp.compare` reads it, made up."""
+    """An experiment as :mod:`mnist_mlp.tools.compare` reads it, made up."""
     params = {
         "fetch": {"timeout": 30},
         "train": {"hidden_layer_sizes": hidden, "learning_rate_init": rate, "alpha": 0.0001},

@@ -104,7 +104,7 @@ def test_dvc_plots_show_draws_offline(
 
 
 def test_report_renders_offline(chromium: str, reproduced: DvcProject, tmp_path: Path) -> None:
-    reproduced.run(sys.executable, "-m", "mnist_mlp.report", "--baseline", "HEAD")
+    reproduced.run(sys.executable, "-m", "mnist_mlp.tools.report", "--baseline", "HEAD")
     page = reproduced.root / "reports/report.html"
     pixels = screenshot(chromium, page, tmp_path / "report.png", size="1400,2400")
     without_images = strip(r"<img[^>]*>", page, tmp_path / "no-images.html")

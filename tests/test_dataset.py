@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mnist_mlp.dataset import combine, split, to_features
+from mnist_mlp.core.dataset import combine, split, to_features
 from mnist_mlp.errors import ParamsError
 from tests.helpers import tiny_digits
 

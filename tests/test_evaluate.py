@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix
 
-from mnist_mlp.evaluate import evaluate, predict
+from mnist_mlp.core.evaluate import evaluate, predict
 from tests.helpers import small_model
 
 

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from mnist_mlp.compare import comparison_figure, differing_params, experiment_revisions
-from mnist_mlp.sweep import queue_states
+from mnist_mlp.tools.compare import comparison_figure, differing_params, experiment_revisions
+from mnist_mlp.tools.sweep import queue_states
 from tests.helpers import DvcProject, exp_show, fake_run, ran_stages
 
 
@@ -85,7 +85,7 @@ def test_exp_run_with_sklearn_valid_params(
     model_params = baseline.run(
         sys.executable,
         "-c",
-        "from mnist_mlp.model_file import load_model;"
+        "from mnist_mlp.io.model_file import load_model;"
         "m = load_model('models/mlp.skops'); print(list(m.hidden_layer_sizes), m.coefs_[0].shape)",
     ).stdout
     assert model_params.split(" (")[0] == str(expected_hidden)
@@ -103,7 +103,7 @@ def test_queued_sweep_then_show_and_compare(baseline: DvcProject) -> None:
     result = baseline.run(
         sys.executable,
         "-m",
-        "mnist_mlp.sweep",
+        "mnist_mlp.tools.sweep",
         "-j",
         "2",
         "-S",
@@ -123,7 +123,7 @@ def test_queued_sweep_then_show_and_compare(baseline: DvcProject) -> None:
 
     names = sorted(experiments)
     compared = baseline.run(
-        sys.executable, "-m", "mnist_mlp.compare", *names, "--out", "compare.png"
+        sys.executable, "-m", "mnist_mlp.tools.compare", *names, "--out", "compare.png"
     )
     assert "compared 2 runs" in compared.stderr
     assert (baseline.root / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -136,7 +136,7 @@ def test_queued_sweep_then_show_and_compare(baseline: DvcProject) -> None:
 def test_sweep_refuses_untracked_files(baseline: DvcProject) -> None:
     (baseline.root / "src/mnist_mlp/new_module.py").write_text("VALUE = 1\n")
     result = baseline.run(
-        sys.executable, "-m", "mnist_mlp.sweep", "-S", "train.max_iter=2", check=False
+        sys.executable, "-m", "mnist_mlp.tools.sweep", "-S", "train.max_iter=2", check=False
     )
     assert result.returncode == 1
     assert "untracked files would be left out" in result.stderr
@@ -149,7 +149,7 @@ def test_sweep_fails_when_nothing_was_queued(monkeypatch: pytest.MonkeyPatch) ->
     success after waiting for no experiment at all."""
     import subprocess
 
-    from mnist_mlp import sweep as sweep_module
+    from mnist_mlp.tools import sweep as sweep_module
 
     def fake_run(command, **kwargs):
         output = "nothing to do" if command[:3] == ["dvc", "exp", "run"] else ""

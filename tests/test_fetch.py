@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from mnist_mlp.errors import FetchError
-from mnist_mlp.fetch import decompressed_sha256, fetch_file, sources
+from mnist_mlp.io.fetch import decompressed_sha256, fetch_file, sources
 
 NAME = "train-labels-idx1-ubyte.gz"
 CONTENT = random.Random(0).randbytes(20_000)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_mlp.files import atomic_directory, atomic_path, load_arrays, save_arrays, write_json
+from mnist_mlp.io.files import atomic_directory, atomic_path, load_arrays, save_arrays, write_json
 
 
 def test_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Path) -> None:

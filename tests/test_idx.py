@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mnist_mlp.errors import DataError
-from mnist_mlp.idx import encode_idx, read_idx, read_images, read_labels, read_pair
+from mnist_mlp.io.idx import encode_idx, read_idx, read_images, read_labels, read_pair
 from tests.helpers import tiny_digits, write_idx_gz
 
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mnist_mlp.errors import DataError
-from mnist_mlp.idx import encode_idx, read_idx, read_images, read_labels
+from mnist_mlp.io.idx import encode_idx, read_idx, read_images, read_labels
 
 VALID_IMAGES = encode_idx(
     np.arange(3 * 28 * 28, dtype=np.uint64).astype(np.uint8).reshape(3, 28, 28)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from mnist_mlp.errors import ModelFileError
-from mnist_mlp.model_file import load_model, model_bytes, save_model
+from mnist_mlp.io.model_file import load_model, model_bytes, save_model
 from tests.helpers import small_model
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from mnist_mlp.offline_plots import build_template
+from mnist_mlp.tools.offline_plots import build_template
 from tests.helpers import PROJECT_ROOT
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import yaml
 
-from mnist_mlp.model_file import load_model
+from mnist_mlp.io.model_file import load_model
 from tests.helpers import (
     TINY_TEST,
     TINY_TRAIN,

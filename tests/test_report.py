@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mnist_mlp.report import build_report, format_value, render_html, render_markdown
+from mnist_mlp.tools.report import build_report, format_value, render_html, render_markdown
 from tests.helpers import DvcProject, fake_run
 
 CONFUSION = {"actual": ["0", "1", "1", "2"], "predicted": ["0", "1", "2", "2"]}
@@ -81,7 +81,7 @@ def test_report_on_a_two_commit_repository(tiny_project: DvcProject) -> None:
     tiny_project.dvc("exp", "run", "-S", "train.learning_rate_init=0.2")
     tiny_project.commit("learning rate 0.2")
 
-    tiny_project.run(sys.executable, "-m", "mnist_mlp.report", "--baseline", "main")
+    tiny_project.run(sys.executable, "-m", "mnist_mlp.tools.report", "--baseline", "main")
     markdown = (tiny_project.root / "reports/report.md").read_text()
     assert "workspace vs `main`" in markdown
     assert "| train.learning_rate_init | 0.1 | 0.2 |" in markdown
@@ -96,7 +96,7 @@ def test_report_on_a_two_commit_repository(tiny_project: DvcProject) -> None:
 @pytest.mark.pipeline
 def test_report_when_the_baseline_has_no_results(tiny_project: DvcProject) -> None:
     tiny_project.dvc("repro")
-    result = tiny_project.run(sys.executable, "-m", "mnist_mlp.report", "--baseline", "HEAD")
+    result = tiny_project.run(sys.executable, "-m", "mnist_mlp.tools.report", "--baseline", "HEAD")
     assert "baseline has no results to draw" in result.stderr
     markdown = (tiny_project.root / "reports/report.md").read_text()
     assert "The baseline HEAD has no metrics yet (first run)" in markdown

@@ -10,12 +10,12 @@ import pytest
 from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
 
-from mnist_mlp.dataset import to_features
+from mnist_mlp.core.dataset import to_features
+from mnist_mlp.core.train import TRAIN_PARAM_NAMES, build_classifier, fit, frozen
 from mnist_mlp.errors import ParamsError
+from mnist_mlp.io.model_file import model_bytes
+from mnist_mlp.io.params import load_section
 from mnist_mlp.kernels import pinned_blas_threads
-from mnist_mlp.model_file import model_bytes
-from mnist_mlp.params import load_section
-from mnist_mlp.train import TRAIN_PARAM_NAMES, build_classifier, fit, frozen
 from tests.helpers import PROJECT_ROOT, tiny_digits
 
 PARAMS = load_section(PROJECT_ROOT / "params.yaml", "train")
@@ -159,7 +159,7 @@ def test_lbfgs_records_the_final_state(data) -> None:
 
 
 def test_convergence_warning_becomes_one_info_line(data, caplog) -> None:
-    caplog.set_level(logging.INFO, logger="mnist_mlp.train")
+    caplog.set_level(logging.INFO, logger="mnist_mlp.core.train")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # any warning escaping fit() would fail the test
         fit_with_history(PARAMS | {"max_iter": 2}, data)

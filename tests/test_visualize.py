@@ -7,8 +7,8 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
-from mnist_mlp.images import png_bytes, save_gif
-from mnist_mlp.visualize import curves_figure, weight_grid_figure, weight_grid_frames
+from mnist_mlp.core.visualize import curves_figure, weight_grid_figure, weight_grid_frames
+from mnist_mlp.io.images import png_bytes, save_gif
 
 
 @pytest.fixture

@@ -1,7 +1,19 @@
 """scikit-learn's "Visualization of MLP weights on MNIST" as a reproducible DVC pipeline.
 
-Each module holds the pure core of one pipeline stage; ``stages/*.py`` are the thin
-entry points that read params and paths, call these functions and write the outputs.
+The package has three rooms, and three modules every entry point shares:
+
+- :mod:`mnist_mlp.core`: the pure core of each stage. Arrays, estimators and dicts in;
+  arrays, estimators, dicts and figures out; no file is read or written here.
+- :mod:`mnist_mlp.io`: everything that touches files or the network for the stages:
+  downloading and verifying the data, the IDX format, params, arrays and CSVs written
+  atomically, figures, the model file.
+- :mod:`mnist_mlp.tools`: what people run beside the pipeline (report, compare, sweep, the
+  offline plots template), each a thin command line over functions tests call directly.
+- :mod:`mnist_mlp.cli` (logging and one-line errors), :mod:`mnist_mlp.errors` (the error
+  types) and :mod:`mnist_mlp.kernels` (the CPU kernels pinned for the same bits).
+
+``stages/*.py`` are the thin entry points ``dvc.yaml`` runs: each reads its params and
+paths, calls the core and writes the outputs through ``io``.
 """
 
 __version__ = "0.1.0"

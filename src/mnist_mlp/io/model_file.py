@@ -21,7 +21,7 @@ import skops.io as sio
 from sklearn.neural_network import MLPClassifier
 
 from mnist_mlp.errors import ModelFileError
-from mnist_mlp.files import write_bytes
+from mnist_mlp.io.files import write_bytes
 
 # Types skops does not trust by default that a fitted MLPClassifier holds (its optimizer,
 # kept so that the model could be trained further). Everything else is skops' default.

@@ -26,8 +26,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 from tqdm import tqdm
 
 from mnist_mlp.errors import ParamsError
+from mnist_mlp.io.params import is_int
 from mnist_mlp.kernels import pinned_blas_threads
-from mnist_mlp.params import is_int
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.image import AxesImage
 
-from mnist_mlp.params import Schema, is_int, is_number, positive_int
+from mnist_mlp.io.params import Schema, is_int, is_number, positive_int
 
 VISUALIZE_SCHEMA: Schema = {
     "rows": (positive_int, "an int >= 1"),

@@ -1,6 +1,6 @@
 """Queue a grid of experiments, run it with parallel DVC queue workers, show the results.
 
-``python -m mnist_mlp.sweep -S 'train.hidden_layer_sizes=[50],[100]' -S
+``python -m mnist_mlp.tools.sweep -S 'train.hidden_layer_sizes=[50],[100]' -S
 'train.learning_rate_init=0.1,0.2' --jobs 2`` queues the 4 combinations with
 ``dvc exp run --queue`` and runs them with ``dvc queue start``. It guards against DVC's
 known traps: a queued experiment is built from the last commit plus tracked changes, so

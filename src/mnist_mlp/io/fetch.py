@@ -25,7 +25,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from mnist_mlp.errors import FetchError
-from mnist_mlp.files import atomic_path
+from mnist_mlp.io.files import atomic_path
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ blank without internet. This template inlines the three libraries instead and le
 out DVC's ``{scripts}`` placeholder, where those CDN tags would go. ``.dvc/config`` points
 ``plots.html_template`` at it. Rebuild it with ``make plots-template``.
 
-``python -m mnist_mlp.offline_plots OUT VEGA_JS VEGA_LITE_JS VEGA_EMBED_JS``
+``python -m mnist_mlp.tools.offline_plots OUT VEGA_JS VEGA_LITE_JS VEGA_EMBED_JS``
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from mnist_mlp.files import write_bytes
+from mnist_mlp.io.files import write_bytes
 
 PAGE = """<!DOCTYPE html>
 <html>

@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import InvalidParameterError
 
 from mnist_mlp.errors import ParamsError
-from mnist_mlp.params import Schema, is_int, is_number
+from mnist_mlp.io.params import Schema, is_int, is_number
 
 ARRAY_NAMES = ("X_train", "y_train", "X_test", "y_test")
 

@@ -4,7 +4,7 @@ Each stage reads only its own section. Every key is checked against a schema of
 ``key -> (check, description of what is allowed)``, so an unknown key, a wrong type or an
 out-of-range value stops the stage with one line naming the param, the value and what
 was expected. Sections that feed a scikit-learn call are checked by scikit-learn itself
-(see :mod:`mnist_mlp.train` and :mod:`mnist_mlp.dataset`).
+(see :mod:`mnist_mlp.core.train` and :mod:`mnist_mlp.core.dataset`).
 """
 
 from __future__ import annotations

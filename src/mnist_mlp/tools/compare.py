@@ -1,6 +1,6 @@
 """Draw several experiments (or revisions) side by side: weight grids and training curves.
 
-``python -m mnist_mlp.compare [NAME_OR_REV ...] --out dvc_plots/compare.png``. With no
+``python -m mnist_mlp.tools.compare [NAME_OR_REV ...] --out dvc_plots/compare.png``. With no
 arguments it compares the current commit with all of its experiments (as listed by
 ``dvc exp show``). Each run is labelled by the params that differ between the runs.
 Everything is read from git and the DVC cache at each revision, so the workspace does
@@ -23,11 +23,11 @@ from dvc.exceptions import DvcException
 from matplotlib.figure import Figure
 
 from mnist_mlp.cli import dvc_json, run_stage
+from mnist_mlp.core.visualize import draw_weight_grid, epoch_series
 from mnist_mlp.errors import PipelineError
-from mnist_mlp.files import csv_columns
-from mnist_mlp.images import save_figure
-from mnist_mlp.model_file import load_model_bytes
-from mnist_mlp.visualize import draw_weight_grid, epoch_series
+from mnist_mlp.io.files import csv_columns
+from mnist_mlp.io.images import save_figure
+from mnist_mlp.io.model_file import load_model_bytes
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """A review report of the workspace against a baseline revision, in Markdown and HTML.
 
-``python -m mnist_mlp.report --baseline main`` writes ``reports/report.md`` (images in
+``python -m mnist_mlp.tools.report --baseline main`` writes ``reports/report.md`` (images in
 ``reports/report_files/``) and a self-contained ``reports/report.html`` (images inlined
 as data URIs, no script, stylesheet or font from the network). It shows the params and
 metrics that differ from the baseline (``dvc params diff``, ``dvc metrics diff``), the
@@ -25,10 +25,10 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mnist_mlp.cli import dvc_json, run_stage
-from mnist_mlp.compare import Run, comparison_figure, load_run
 from mnist_mlp.errors import PipelineError
-from mnist_mlp.files import read_csv_columns, write_bytes
-from mnist_mlp.images import png_bytes, save_figure
+from mnist_mlp.io.files import read_csv_columns, write_bytes
+from mnist_mlp.io.images import png_bytes, save_figure
+from mnist_mlp.tools.compare import Run, comparison_figure, load_run
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Saving figures as PNG and animated GIF, atomically and with stable bytes.
 
-Kept apart from :mod:`mnist_mlp.files` so that stages which draw nothing do not pay for
+Kept apart from :mod:`mnist_mlp.io.files` so that stages which draw nothing do not pay for
 importing matplotlib and Pillow.
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
 
-from mnist_mlp.files import atomic_path, write_bytes
+from mnist_mlp.io.files import atomic_path, write_bytes
 
 
 def png_bytes(figure: Figure) -> bytes:

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 from sklearn.neural_network import MLPClassifier
 
-from mnist_mlp.dataset import to_features
+from mnist_mlp.core.dataset import to_features
 from mnist_mlp.kernels import pinned_blas_threads
 
 PER_CLASS_HEADER = ("class", "precision", "recall", "f1", "support")

@@ -1,0 +1,1 @@
+"""Tools run beside the pipeline: report, compare, sweep, the offline plots template."""
