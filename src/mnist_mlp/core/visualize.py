@@ -153,7 +153,7 @@ def epoch_series(columns: Mapping[str, Sequence[Any]], name: str) -> tuple[np.nd
 
 
 def curves_figure(
-    loss: dict[str, Sequence[Any]], accuracy: dict[str, Sequence[Any]] | None = None
+    loss: Mapping[str, Sequence[Any]], accuracy: Mapping[str, Sequence[Any]] | None = None
 ) -> Figure:
     """Training loss per epoch, and accuracies per epoch beside it when given.
 

@@ -14,7 +14,7 @@ import os
 import struct
 import zlib
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 
 import numpy as np
 
@@ -29,14 +29,20 @@ MAX_PAYLOAD_BYTES = 256 * 2**20
 _CHUNK_BYTES = 2**20
 
 
-def _read_exactly(stream: BinaryIO, size: int, path: Path, what: str) -> bytes:
+class Readable(Protocol):
+    """A binary stream: a file, or :class:`gzip.GzipFile` (which is not a ``BinaryIO``)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def _read_exactly(stream: Readable, size: int, path: Path, what: str) -> bytes:
     data = stream.read(size)
     if len(data) != size:
         raise DataError(f"{path}: file ends inside the {what} ({len(data)} of {size} bytes)")
     return data
 
 
-def _read_at_most(stream: BinaryIO, limit: int) -> bytes:
+def _read_at_most(stream: Readable, limit: int) -> bytes:
     """Read up to ``limit`` bytes in chunks, so memory follows the data, not the request."""
     chunks, total = [], 0
     while total < limit:

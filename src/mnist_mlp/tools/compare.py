@@ -50,7 +50,7 @@ class Run:
 
 def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """``{"train": {"alpha": 1}}`` -> ``{"train.alpha": 1}``."""
-    flat = {}
+    flat: dict[str, Any] = {}
     for key, value in params.items():
         if isinstance(value, Mapping):
             flat |= flatten(value, f"{prefix}{key}.")
@@ -76,8 +76,10 @@ def comparison_figure(runs: Sequence[Run]) -> Figure:
     """Weight grids side by side on top; loss and test accuracy of every run below."""
     keys = differing_params([run.params for run in runs])
     figure = Figure(figsize=(max(8.0, 3.2 * len(runs)), 7.5), layout="constrained")
-    top, bottom = figure.subfigures(2, 1, height_ratios=[1.2, 1])
-    for cell, run in zip(np.atleast_1d(top.subfigures(1, len(runs))), runs, strict=True):
+    # subfigures() is typed as one SubFigure or an array of them: it is an array here.
+    top, bottom = np.asarray(figure.subfigures(2, 1, height_ratios=[1.2, 1])).ravel()
+    cells = np.asarray(top.subfigures(1, len(runs), squeeze=False)).ravel()
+    for cell, run in zip(cells, runs, strict=True):
         draw_weight_grid(cell, run.first_layer, **run.params.get("visualize", {}))
         cell.suptitle(run_label(run, keys), fontsize="small")
     loss_ax, accuracy_ax = bottom.subplots(1, 2)
@@ -91,8 +93,11 @@ def comparison_figure(runs: Sequence[Run]) -> Figure:
     return figure
 
 
-def load_run(name: str, rev: str, repo: str = ".") -> Run:
-    """Read one run's params, model and curves from git and the DVC cache at ``rev``."""
+def load_run(name: str, rev: str | None, repo: str = ".") -> Run:
+    """Read one run's params, model and curves from git and the DVC cache at ``rev``.
+
+    ``rev=None`` reads the workspace.
+    """
     try:
         params = yaml.safe_load(dvc.api.read("params.yaml", repo=repo, rev=rev))
         model = load_model_bytes(
