@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import os
 import platform
+import queue
+import re
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 import yaml
 
@@ -146,3 +152,64 @@ def make_dvc_project(root: Path, mirror: Path | str) -> DvcProject:
     project.dvc("init", "-q")
     shutil.copy2(PROJECT_ROOT / ".dvc/config", root / ".dvc/config")
     return project
+
+
+class Running:
+    """A command started in the background whose output (stdout and stderr) is read as it comes.
+
+    Waits are events with a bound: a line that matches, the process that appears, the exit.
+    """
+
+    def __init__(self, project: DvcProject, *command: str) -> None:
+        self.process = subprocess.Popen(
+            command,
+            cwd=project.root,
+            env=project.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._queue.put(line)
+        self._queue.put(None)
+
+    def wait_for_line(self, pattern: str, timeout: float = 120) -> str:
+        """The first line of output matching ``pattern``; fails if the output ends first."""
+        while True:
+            try:
+                line = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                pytest.fail(f"no line matching {pattern!r} in {timeout} s:\n{self.output}")
+            if line is None:
+                pytest.fail(f"exited before a line matching {pattern!r}:\n{self.output}")
+            self.lines.append(line)
+            if re.search(pattern, line):
+                return line
+
+    def child(self, script: str, timeout: float = 60) -> psutil.Process:
+        """The descendant process running ``script`` (e.g. a stage DVC started)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for process in psutil.Process(self.process.pid).children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    if script in " ".join(process.cmdline()):
+                        return process
+            time.sleep(0.05)
+        pytest.fail(f"no process running {script} within {timeout} s")
+
+    def finish(self, timeout: float = 300) -> int:
+        """Wait for the exit; the return code (all output is then in :attr:`output`)."""
+        code = self.process.wait(timeout=timeout)
+        while (line := self._queue.get(timeout=timeout)) is not None:
+            self.lines.append(line)
+        return code
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
