@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv repro test report bench sweep compare lint format lock plots-template clean
+.PHONY: help venv repro verify test report bench sweep compare lint format lock plots-template clean
 
 # `make sweep SWEEP="-S train.alpha=0.0001,0.001 -S train.max_iter=10,20" JOBS=2`
 SWEEP ?= -S 'train.hidden_layer_sizes=[50],[100]' -S train.learning_rate_init=0.1,0.2
@@ -25,6 +25,9 @@ venv: $(INSTALLED)  ## Create .venv/ from the lock file
 
 repro: $(INSTALLED)  ## Create .venv/ if needed, then run the pipeline (dvc repro)
 	dvc repro
+
+verify: $(INSTALLED)  ## Rehash what dvc.lock records (cache and workspace); list repairs
+	python -m mnist_mlp.verify
 
 # The browser tests open pages in Debian's headless Chromium.
 CHROMIUM := /usr/bin/chromium

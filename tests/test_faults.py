@@ -14,13 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import (
-    DvcProject,
-    Running,
-    make_dvc_project,
-    tiny_mnist_files,
-    tiny_params,
-)
+from tests.helpers import DvcProject, Running
 from tests.test_experiments import exp_show
 from tests.test_pipeline import OUTPUTS, lock_outs, ran_stages
 
@@ -176,18 +170,6 @@ STAGE_OUTPUTS = {
         "reports/figures/curves.png",
     ],
 }
-
-
-@pytest.fixture(scope="module")
-def reproduced(tmp_path_factory: pytest.TempPathFactory) -> DvcProject:
-    """The tiny project after one ``dvc repro``: every stage's inputs and outputs exist."""
-    root = tmp_path_factory.mktemp("reproduced")
-    mirror = tiny_mnist_files(root / "tiny_mnist")
-    project = make_dvc_project(root / "project", mirror)
-    project.write_params(tiny_params(mirror))
-    project.commit("tiny project")
-    project.dvc("repro")
-    return project
 
 
 def output_files(project: DvcProject, stage: str) -> list[Path]:
