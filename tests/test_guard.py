@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -69,3 +71,18 @@ def test_change_during_writing_is_caught_after(stage_files, tmp_path: Path) -> N
     read = snapshot(params, ["train"], [data])
     with pytest.raises(ParamsError), unchanged(read):
         params.write_text(yaml.safe_dump({"train": {"learning_rate_init": 0.2}}))
+
+
+def test_changed_code_is_refused(stage_files, tmp_path: Path, monkeypatch) -> None:
+    """DVC records the stage's code as deps too: an edit mid-run is a false pairing."""
+    module_file = tmp_path / "module.py"
+    module_file.write_text("VALUE = 1\n")
+    module = types.ModuleType("mnist_mlp.edited_while_running")
+    module.__file__ = str(module_file)
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    params, data = stage_files
+    read = snapshot(params, ["train"], [data])
+    check_unchanged(read)
+    module_file.write_text("VALUE = 2\n")
+    with pytest.raises(DataError, match=r"module.py: changed while this stage ran"):
+        check_unchanged(read)

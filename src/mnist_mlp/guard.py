@@ -4,10 +4,11 @@ DVC hashes a stage's deps and reads its params *after* the command exits, and re
 in ``dvc.lock`` and its run-cache as what produced the outputs. If ``params.yaml`` or an input
 file changes while the stage runs (``dvc exp run -S`` started beside a running ``dvc repro``
 rewrites ``params.yaml`` before it finds the repository busy), DVC would pair the new values
-with outputs computed from the old ones. Each stage therefore takes a :class:`Snapshot` of
-the params sections and input files it reads, before reading them, and writes its outputs
-inside :func:`unchanged`, which compares the snapshot with the disk before and after writing
-and fails in one line if anything differs: a failed stage is recorded nowhere.
+with outputs computed from the old ones; the same goes for an input file or the stage's
+code edited mid-run. Each stage therefore takes a :class:`Snapshot` of the params sections
+and input files it reads, before reading them, and of the code it runs, and writes its
+outputs inside :func:`unchanged`, which compares the snapshot with the disk before and after
+writing and fails in one line if anything differs: a failed stage is recorded nowhere.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +53,16 @@ def _md5(path: Path) -> str:
         return "missing"
 
 
+def loaded_code() -> list[Path]:
+    """The running script and every ``mnist_mlp`` module loaded: the code deps DVC records."""
+    modules = [
+        module
+        for name, module in list(sys.modules.items())
+        if name == "__main__" or name.partition(".")[0] == "mnist_mlp"
+    ]
+    return sorted({Path(m.__file__) for m in modules if getattr(m, "__file__", None)})
+
+
 def _sections(params_path: Path, names: Sequence[str]) -> dict[str, Any]:
     try:
         document = yaml.safe_load(params_path.read_text())
@@ -66,17 +78,19 @@ def snapshot(
     sections: Sequence[str],
     inputs: Sequence[str | os.PathLike[str]],
 ) -> Snapshot:
-    """Record ``sections`` of ``params_path`` and the MD5 of every file under ``inputs``.
+    """Record ``sections`` of ``params_path`` and the MD5 of every file under ``inputs`` and
+    of the code loaded (:func:`loaded_code`).
 
     Take it before reading them: a change at any later time is then caught by
     :func:`check_unchanged`.
     """
     params_path = Path(params_path)
+    watched = (*map(Path, inputs), *loaded_code())
     return Snapshot(
         params_path,
         _sections(params_path, sections),
-        tuple(map(Path, inputs)),
-        {path: _md5(path) for path in _files(inputs)},
+        watched,
+        {path: _md5(path) for path in _files(watched)},
     )
 
 
