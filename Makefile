@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv repro test report bench sweep compare lint format lock plots-template clean
+.PHONY: help venv repro verify test report bench sweep compare lint format lock plots-template clean
 
 # `make sweep SWEEP="-S train.alpha=0.0001,0.001 -S train.max_iter=10,20" JOBS=2`
 SWEEP ?= -S 'train.hidden_layer_sizes=[50],[100]' -S train.learning_rate_init=0.1,0.2
@@ -15,16 +15,37 @@ JOBS ?= 2
 help:  ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
+# How .venv/ is built. `make venv` runs it under a lock, into an empty .venv/.
+define VENV_BUILD
+python3 -m venv $(VENV)
+$(PYTHON) -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+$(PYTHON) -m pip install --quiet --no-deps --no-build-isolation --editable .
+endef
+
+# Two makes started at once (`make repro & make test`) must not both install into .venv/:
+# the build runs under an exclusive lock on .venv.lock (flock(1) from util-linux, else the
+# same flock(2) through Python), and the make that waited finds .venv/ up to date. The
+# marker $(INSTALLED) is written last, so a .venv/ without it was interrupted half-built:
+# it is removed and built again, never reused.
+PYFLOCK := python3 -c 'import fcntl, subprocess, sys; lock = open(sys.argv[1], "a"); fcntl.flock(lock, fcntl.LOCK_EX); sys.exit(subprocess.call(sys.argv[2:]))'
+FLOCK := $(or $(shell command -v flock 2>/dev/null),$(PYFLOCK))
+ifdef VENV_LOCKED
 $(INSTALLED): requirements.lock pyproject.toml
-	python3 -m venv $(VENV)
-	$(PYTHON) -m pip install --quiet --require-hashes --no-deps -r requirements.lock
-	$(PYTHON) -m pip install --quiet --no-deps --no-build-isolation --editable .
+	rm -rf $(VENV)
+	$(VENV_BUILD)
 	touch $@
+else
+$(INSTALLED): requirements.lock pyproject.toml
+	$(FLOCK) $(VENV).lock $(MAKE) --no-print-directory VENV_LOCKED=1 $@
+endif
 
 venv: $(INSTALLED)  ## Create .venv/ from the lock file
 
 repro: $(INSTALLED)  ## Create .venv/ if needed, then run the pipeline (dvc repro)
 	dvc repro
+
+verify: $(INSTALLED)  ## Rehash what dvc.lock records (cache and workspace); list repairs
+	python -m mnist_mlp.tools.verify
 
 # The browser tests open pages in Debian's headless Chromium.
 CHROMIUM := /usr/bin/chromium
@@ -73,4 +94,5 @@ plots-template: $(INSTALLED)  ## Rebuild templates/dvc_plots.html (offline Vega)
 	rm -rf .vega
 
 clean:  ## Remove .venv/ and caches (not data or the DVC cache)
-	rm -rf $(VENV) .pytest_cache .ruff_cache dvc_plots
+	$(FLOCK) $(VENV).lock rm -rf $(VENV)
+	rm -rf .pytest_cache .ruff_cache dvc_plots

@@ -13,6 +13,7 @@ from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.core.dataset import ARRAY_NAMES, FEATURES_SCHEMA
 from mnist_mlp.core.evaluate import CONFUSION_HEADER, PER_CLASS_HEADER, evaluate
 from mnist_mlp.io.files import load_arrays, write_csv, write_json
+from mnist_mlp.io.guard import snapshot, unchanged
 from mnist_mlp.io.model_file import load_model
 from mnist_mlp.io.params import load_section
 
@@ -29,6 +30,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     log.info("%s", describe(KERNELS))
 
+    read = snapshot(args.params, ["features"], [args.data, args.model])
     features = load_section(args.params, "features", FEATURES_SCHEMA)
 
     arrays = load_arrays(args.data, ARRAY_NAMES)
@@ -40,9 +42,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         arrays["y_test"],
         features["dtype"],
     )
-    write_json(args.metrics, metrics)
-    write_csv(args.per_class, PER_CLASS_HEADER, per_class)
-    write_csv(args.confusion, CONFUSION_HEADER, confusion)
+    with unchanged(read):
+        write_json(args.metrics, metrics)
+        write_csv(args.per_class, PER_CLASS_HEADER, per_class)
+        write_csv(args.confusion, CONFUSION_HEADER, confusion)
     log.info("Training set score: %f", metrics["train_score"])
     log.info("Test set score: %f", metrics["test_score"])
 

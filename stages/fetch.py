@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.io.fetch import MIRROR_ENV, fetch_file, sources
 from mnist_mlp.io.files import atomic_directory
+from mnist_mlp.io.guard import snapshot, unchanged
 from mnist_mlp.io.params import FETCH_SCHEMA, load_section
 
 
@@ -16,9 +17,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", required=True, help="directory for the verified .gz files")
     args = parser.parse_args(argv)
 
+    read = snapshot(args.params, ["fetch"], [])
     params = load_section(args.params, "fetch", FETCH_SCHEMA)
     source_list = sources(params["mirrors"], os.environ.get(MIRROR_ENV))
-    with atomic_directory(args.out) as tmp:
+    # Checked again last thing before the directory is put in place.
+    with atomic_directory(args.out) as tmp, unchanged(read):
         for item in params["files"]:
             fetch_file(
                 item["name"],

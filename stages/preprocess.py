@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.core.dataset import SPLIT_SCHEMA, combine, split
 from mnist_mlp.io.files import save_arrays
+from mnist_mlp.io.guard import snapshot, unchanged
 from mnist_mlp.io.idx import read_pair
 from mnist_mlp.io.params import load_section
 
@@ -21,13 +22,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", required=True, help="directory for X_/y_train/test .npy files")
     args = parser.parse_args(argv)
 
+    read = snapshot(
+        args.params,
+        ["split"],
+        [args.train_images, args.train_labels, args.test_images, args.test_labels],
+    )
     params = load_section(args.params, "split", SPLIT_SCHEMA)
     X, y = combine(
         *read_pair(args.train_images, args.train_labels),
         *read_pair(args.test_images, args.test_labels),
     )
     arrays = split(X, y, params)
-    save_arrays(args.out, arrays)
+    with unchanged(read):
+        save_arrays(args.out, arrays)
     log.info("%d training and %d test samples", len(arrays["y_train"]), len(arrays["y_test"]))
 
 

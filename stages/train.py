@@ -15,6 +15,7 @@ from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.core.dataset import ARRAY_NAMES, FEATURES_SCHEMA, to_features
 from mnist_mlp.core.train import build_classifier, fit
 from mnist_mlp.io.files import load_arrays, save_array, write_csv
+from mnist_mlp.io.guard import snapshot, unchanged
 from mnist_mlp.io.model_file import save_model
 from mnist_mlp.io.params import load_section
 
@@ -36,6 +37,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     log.info("%s", describe(KERNELS))
 
+    read = snapshot(args.params, ["features", "train"], [args.data])
     features = load_section(args.params, "features", FEATURES_SCHEMA)
 
     classifier = build_classifier(load_section(args.params, "train"))
@@ -48,12 +50,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         to_features(arrays["X_test"], features["dtype"]),
         arrays["y_test"],
     )
-    save_model(args.model, model)
-    write_csv(args.loss, ["epoch", "loss"], history.loss_rows())
-    write_csv(args.accuracy, history.accuracy_header(), history.accuracy_rows())
-    # visualize draws from these arrays, so it needs neither scikit-learn nor the model file.
-    save_array(args.first_layer, model.coefs_[0])
-    save_array(args.snapshots, np.stack(history.first_layer))
+    with unchanged(read):
+        save_model(args.model, model)
+        write_csv(args.loss, ["epoch", "loss"], history.loss_rows())
+        write_csv(args.accuracy, history.accuracy_header(), history.accuracy_rows())
+        # visualize draws from these arrays: it needs neither scikit-learn nor the model file.
+        save_array(args.first_layer, model.coefs_[0])
+        save_array(args.snapshots, np.stack(history.first_layer))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from mnist_mlp.core.visualize import (
     weight_grid_frames,
 )
 from mnist_mlp.io.files import read_csv_columns
+from mnist_mlp.io.guard import snapshot, unchanged
 from mnist_mlp.io.images import save_figure, save_gif
 from mnist_mlp.io.params import load_section
 
@@ -37,11 +38,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     log.info("%s", describe(KERNELS))
 
+    read = snapshot(
+        args.params, ["visualize"], [args.first_layer, args.loss, args.accuracy, args.snapshots]
+    )
     params = load_section(args.params, "visualize", VISUALIZE_SCHEMA)
-    save_figure(args.weights_figure, weight_grid_figure(np.load(args.first_layer), **params))
-    save_gif(args.weights_animation, weight_grid_frames(np.load(args.snapshots), **params))
+    grid = weight_grid_figure(np.load(args.first_layer), **params)
+    frames = weight_grid_frames(np.load(args.snapshots), **params)
     curves = curves_figure(read_csv_columns(args.loss), read_csv_columns(args.accuracy))
-    save_figure(args.curves_figure, curves)
+    with unchanged(read):
+        save_figure(args.weights_figure, grid)
+        save_gif(args.weights_animation, frames)
+        save_figure(args.curves_figure, curves)
 
 
 if __name__ == "__main__":

@@ -22,3 +22,16 @@ def tiny_project(tmp_path: Path, tiny_mnist: Path) -> DvcProject:
     project.write_params(tiny_params(tiny_mnist))
     project.commit("tiny project")
     return project
+
+
+@pytest.fixture(scope="module")
+def reproduced(tmp_path_factory: pytest.TempPathFactory) -> DvcProject:
+    """The tiny project after one ``dvc repro``, shared by a module's tests: each must leave
+    it as it found it."""
+    root = tmp_path_factory.mktemp("reproduced")
+    mirror = tiny_mnist_files(root / "tiny_mnist")
+    project = make_dvc_project(root / "project", mirror)
+    project.write_params(tiny_params(mirror))
+    project.commit("tiny project")
+    project.dvc("repro")
+    return project

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
 import platform
+import queue
+import re
 import shutil
 import subprocess
 import sys
+import threading
+import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 import yaml
 from sklearn.neural_network import MLPClassifier
@@ -39,6 +45,8 @@ MNIST_NAMES = {
     "test_labels": "t10k-labels-idx1-ubyte.gz",
 }
 TINY_TRAIN, TINY_TEST = 300, 100
+DVC_STAGES = yaml.safe_load((PROJECT_ROOT / "dvc.yaml").read_text())["stages"]
+STAGES = tuple(DVC_STAGES)
 
 
 def this_machine_pin() -> KernelPin:
@@ -148,14 +156,14 @@ def make_dvc_project(root: Path, mirror: Path | str) -> DvcProject:
     return project
 
 
-def declared_outputs() -> list[str]:
-    """Every output path the project's dvc.yaml declares (outs, metrics, plots)."""
-    stages = yaml.safe_load((PROJECT_ROOT / "dvc.yaml").read_text())["stages"]
+def declared_outputs(stage: str | None = None) -> list[str]:
+    """Every output path dvc.yaml declares (outs, metrics, plots), of one stage or all."""
     return [
         entry if isinstance(entry, str) else next(iter(entry))
-        for stage in stages.values()
+        for name, declared in DVC_STAGES.items()
+        if stage in (None, name)
         for kind in ("outs", "metrics", "plots")
-        for entry in stage.get(kind, [])
+        for entry in declared.get(kind, [])
     ]
 
 
@@ -212,3 +220,64 @@ def fake_run(name: str, hidden: list[int], rate: float) -> Run:
     accuracy = {"epoch": [1.0, 2.0], "train_accuracy": [0.8, 0.9], "test_accuracy": [0.7, 0.8]}
     first_layer = np.random.default_rng(0).normal(size=(784, hidden[0]))
     return Run(name, params, first_layer, curves, accuracy)
+
+
+class Running:
+    """A command started in the background whose output (stdout and stderr) is read as it comes.
+
+    Waits are events with a bound: a line that matches, the process that appears, the exit.
+    """
+
+    def __init__(self, project: DvcProject, *command: str) -> None:
+        self.process = subprocess.Popen(
+            command,
+            cwd=project.root,
+            env=project.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._queue.put(line)
+        self._queue.put(None)
+
+    def wait_for_line(self, pattern: str, timeout: float = 120) -> str:
+        """The first line of output matching ``pattern``; fails if the output ends first."""
+        while True:
+            try:
+                line = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                pytest.fail(f"no line matching {pattern!r} in {timeout} s:\n{self.output}")
+            if line is None:
+                pytest.fail(f"exited before a line matching {pattern!r}:\n{self.output}")
+            self.lines.append(line)
+            if re.search(pattern, line):
+                return line
+
+    def child(self, script: str, timeout: float = 60) -> psutil.Process:
+        """The descendant process running ``script`` (e.g. a stage DVC started)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for process in psutil.Process(self.process.pid).children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    if script in " ".join(process.cmdline()):
+                        return process
+            time.sleep(0.05)
+        pytest.fail(f"no process running {script} within {timeout} s")
+
+    def finish(self, timeout: float = 300) -> int:
+        """Wait for the exit; the return code (all output is then in :attr:`output`)."""
+        code = self.process.wait(timeout=timeout)
+        while (line := self._queue.get(timeout=timeout)) is not None:
+            self.lines.append(line)
+        return code
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -13,7 +14,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import DvcProject, exp_show, lock_outs, output_files, ran_stages
+from tests.helpers import (
+    STAGES,
+    DvcProject,
+    Running,
+    declared_outputs,
+    exp_show,
+    lock_outs,
+    output_files,
+    ran_stages,
+)
 
 pytestmark = pytest.mark.pipeline
 
@@ -133,3 +143,140 @@ def test_two_fresh_clones_reproduce_identical_hashes(shared: DvcProject, tmp_pat
         project.dvc("repro", "--force", "--no-run-cache")
     assert lock_outs(first) == lock_outs(second) == lock_outs(shared)
     assert file_hashes(first.root) == file_hashes(second.root)
+
+
+# Runs a stage script whose first os.replace -- the step that puts an output in place,
+# see mnist_mlp.io.files -- first sends the process the given signal: a stop arriving at the
+# last moment, when the stage has done all its work.
+SIGNAL_BEFORE_FIRST_OUTPUT = """
+import os, runpy, signal, sys
+
+replace = os.replace
+signum = int(sys.argv[1])
+
+def signalled_replace(source, target):
+    os.kill(os.getpid(), signum)
+    replace(source, target)
+
+os.replace = signalled_replace
+sys.argv = sys.argv[2:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+STAGE_OUTPUTS = {stage: declared_outputs(stage) for stage in STAGES}
+
+
+def stage_output_files(project: DvcProject, stage: str) -> list[Path]:
+    paths = [project.root / output for output in STAGE_OUTPUTS[stage]]
+    return [file for path in paths for file in ([path] if path.is_file() else path.rglob("*"))]
+
+
+def identity(path: Path) -> tuple[int, int] | None:
+    """(inode, mtime) of a file, None if it is gone: an output put in place has a new inode."""
+    return (path.stat().st_ino, path.stat().st_mtime_ns) if path.exists() else None
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+@pytest.mark.parametrize("stage", list(STAGE_OUTPUTS))
+def test_stopped_stage_fails_and_puts_no_output_in_place(
+    reproduced: DvcProject, stage: str, signum: signal.Signals
+) -> None:
+    before = {path: identity(path) for path in stage_output_files(reproduced, stage)}
+    stopped = reproduced.run(
+        sys.executable,
+        "-c",
+        SIGNAL_BEFORE_FIRST_OUTPUT,
+        str(int(signum)),
+        *stage_command(reproduced, stage),
+        check=False,
+    )
+    # Each output is the old one or gone (a directory output is removed just before its
+    # replacement is renamed into place), never a new one.
+    assert [path for path, old in before.items() if identity(path) not in (old, None)] == []
+    leftovers = list(reproduced.root.glob("**/.*.tmp"))
+    for leftover in leftovers:
+        shutil.rmtree(leftover, ignore_errors=True)
+        leftover.unlink(missing_ok=True)
+    reproduced.dvc("checkout")
+    if signum == signal.SIGKILL:
+        assert stopped.returncode == -signal.SIGKILL
+    else:
+        # One line, no traceback, the exit status a shell gives a command the signal stopped.
+        assert stopped.returncode == 128 + signum
+        assert stopped.stderr.splitlines()[-1].endswith(
+            f"stopped by {signum.name} before finishing; run it again"
+        )
+        assert "Traceback" not in stopped.stderr
+        assert leftovers == []
+
+
+# Training long enough (about 0.2 s an epoch on the tiny data, one sample per batch) that a
+# signal sent when epoch 1 is logged lands in the middle of fit().
+SLOW_TRAIN = {"batch_size": 1, "max_iter": 12, "n_iter_no_change": 100}
+
+
+def run_cache_entries(project: DvcProject) -> list[Path]:
+    return sorted(path for path in (project.root / ".dvc/cache/runs").rglob("*") if path.is_file())
+
+
+def test_ctrl_c_during_training_is_not_recorded(tiny_project: DvcProject) -> None:
+    """scikit-learn turns Ctrl-C into "Training interrupted by user" and returns a partly
+    trained model: the stage must fail instead, and DVC must record nothing for it."""
+    params = yaml.safe_load((tiny_project.root / "params.yaml").read_text())
+    params["train"].update(SLOW_TRAIN)
+    tiny_project.write_params(params)
+    tiny_project.commit("slow training")
+    tiny_project.dvc("repro", "preprocess")
+    cache_before = run_cache_entries(tiny_project)
+
+    repro = Running(tiny_project, sys.executable, "-m", "dvc", "repro")
+    repro.wait_for_line(r"epoch 1: loss")
+    repro.child("stages/train.py").send_signal(signal.SIGINT)
+    assert repro.finish() != 0
+    assert "failed to reproduce 'train'" in repro.output
+    assert "stopped by SIGINT before finishing; run it again" in repro.output
+    assert "Training interrupted by user" not in repro.output
+    assert "train" not in yaml.safe_load((tiny_project.root / "dvc.lock").read_text())["stages"]
+    assert run_cache_entries(tiny_project) == cache_before
+    assert not (tiny_project.root / "models/mlp.skops").exists()
+    assert "train" in tiny_project.dvc("status").stdout
+
+    recovered = tiny_project.dvc("repro")
+    assert ran_stages(recovered.stdout) == ["train", "evaluate", "visualize"]
+    assert len((tiny_project.root / "reports/loss.csv").read_text().splitlines()) == 1 + 12
+    # The same outputs as a run nobody interrupted.
+    recovered_outs = lock_outs(tiny_project)
+    tiny_project.dvc("repro", "--force", "--no-run-cache")
+    assert lock_outs(tiny_project) == recovered_outs
+
+
+def test_params_changed_during_training_are_not_recorded(tiny_project: DvcProject) -> None:
+    """`dvc exp run -S` beside a running `dvc repro` rewrites params.yaml before it finds the
+    repository busy: the running train must not be recorded against the new value."""
+    params = yaml.safe_load((tiny_project.root / "params.yaml").read_text())
+    params["train"].update(SLOW_TRAIN)
+    tiny_project.write_params(params)
+    tiny_project.commit("slow training")
+    tiny_project.dvc("repro")
+    lock_before = (tiny_project.root / "dvc.lock").read_text()
+    model_before = lock_outs(tiny_project)["models/mlp.skops"]
+    cache_before = run_cache_entries(tiny_project)
+
+    repro = Running(tiny_project, sys.executable, "-m", "dvc", "repro", "--force", "-s", "train")
+    repro.wait_for_line(r"epoch 1: loss")
+    train = repro.child("stages/train.py")
+    # Paused while params.yaml changes, so the change lands mid-training whatever the load.
+    train.suspend()
+    params["train"]["learning_rate_init"] = 0.2
+    tiny_project.write_params(params)
+    train.resume()
+    assert repro.finish() != 0
+    assert "params.yaml: 'train' changed while this stage ran" in repro.output
+    assert (tiny_project.root / "dvc.lock").read_text() == lock_before
+    assert run_cache_entries(tiny_project) == cache_before
+
+    # The next run trains with 0.2 for real: no cache entry pairs 0.2 with the 0.1 model.
+    rerun = tiny_project.dvc("repro")
+    assert "train" in ran_stages(rerun.stdout) and "skipping run" not in rerun.stdout
+    lock = yaml.safe_load((tiny_project.root / "dvc.lock").read_text())
+    assert lock["stages"]["train"]["params"]["params.yaml"]["train"]["learning_rate_init"] == 0.2
+    assert lock_outs(tiny_project)["models/mlp.skops"] != model_before

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.neural_network import MLPClassifier
+from sklearn.neural_network._multilayer_perceptron import BaseMultilayerPerceptron
 from threadpoolctl import threadpool_limits
 
 from mnist_mlp.core.dataset import to_features
@@ -173,3 +174,22 @@ def test_hook_is_removed_after_fit(data) -> None:
     original = BaseMultilayerPerceptron._update_no_improvement_count
     fit_with_history(PARAMS | {"max_iter": 1}, data)
     assert BaseMultilayerPerceptron._update_no_improvement_count is original
+
+
+def test_interrupted_fit_raises_instead_of_returning_a_partial_model(data, monkeypatch) -> None:
+    """scikit-learn catches KeyboardInterrupt mid-fit and returns; fit() must not."""
+    epochs = []
+    original = BaseMultilayerPerceptron._update_no_improvement_count
+
+    def interrupt_in_epoch_two(self, *args, **kwargs):
+        epochs.append(self.n_iter_)
+        if self.n_iter_ == 2:
+            raise KeyboardInterrupt
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(
+        BaseMultilayerPerceptron, "_update_no_improvement_count", interrupt_in_epoch_two
+    )
+    with pytest.raises(KeyboardInterrupt):
+        fit_with_history(PARAMS | {"max_iter": 5}, data)
+    assert epochs == [1, 2]

@@ -1,16 +1,39 @@
-"""What every entry point (stages and tools) shares: logging set-up and one-line errors."""
+"""What every entry point (stages and tools) shares: logging set-up, one-line errors, and
+stopping cleanly on SIGINT or SIGTERM."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from mnist_mlp.errors import PipelineError
+
+# The signals a user or a scheduler stops a run with. SIGKILL cannot be caught: atomic
+# outputs (mnist_mlp.io.files) are what make it safe.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(BaseException):
+    """The process received a stop signal; raised wherever the main thread was.
+
+    A :class:`BaseException`, not ``KeyboardInterrupt``: scikit-learn's MLP catches
+    ``KeyboardInterrupt`` in ``fit``, warns "Training interrupted by user" and returns the
+    partly trained model, which the train stage would then save as a success.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_interrupted(signum: int, frame: object) -> None:
+    raise Interrupted(signum)
 
 
 def argument_parser(description: str | None) -> argparse.ArgumentParser:
@@ -25,13 +48,26 @@ def argument_parser(description: str | None) -> argparse.ArgumentParser:
 def run_stage(
     main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | None = None
 ) -> None:
-    """Run an entry point's ``main``; a :class:`PipelineError` ends it with one line, exit 1."""
+    """Run an entry point's ``main``; a :class:`PipelineError` ends it with one line, exit 1.
+
+    SIGINT and SIGTERM end it with one line and exit ``128 + signal``, as a shell reports a
+    killed command, after every ``finally`` has run: temporary files are removed and no
+    output is put in place, so DVC records nothing and reruns the stage.
+    """
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    log = logging.getLogger(main.__module__)
+    previous = {signum: signal.signal(signum, _raise_interrupted) for signum in STOP_SIGNALS}
     try:
         main(argv)
     except PipelineError as exc:
-        logging.getLogger(main.__module__).error("%s", exc)
+        log.error("%s", exc)
         sys.exit(1)
+    except Interrupted as exc:
+        log.error("stopped by %s before finishing; run it again", exc)
+        sys.exit(128 + exc.signum)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def dvc_json(*args: str) -> Any:

@@ -121,6 +121,10 @@ def frozen(model: MLPClassifier) -> MLPClassifier:
     return snapshot
 
 
+def _is_interrupt(message: Warning | str) -> bool:
+    return str(message).startswith("Training interrupted by user")
+
+
 def fit(
     classifier: MLPClassifier,
     X_train: np.ndarray,
@@ -140,6 +144,11 @@ def fit(
     The fitted classifier and its :class:`History`. ``lbfgs`` has no epochs: its history
     holds the final state as its only row. BLAS runs on one thread throughout
     (:mod:`mnist_mlp.kernels`), so the model's bytes do not depend on the machine.
+
+    Raises
+    ------
+    KeyboardInterrupt
+        If the fit was interrupted: scikit-learn would return the partly trained model.
     """
     history = History()
     accuracies: list[Future[tuple[float, float]]] = []
@@ -177,7 +186,11 @@ def fit(
         warnings.catch_warnings(record=True) as caught,
     ):
         warnings.simplefilter("always", ConvergenceWarning)
+        warnings.simplefilter("always", UserWarning)
         classifier.fit(X_train, y_train)
+        if any(_is_interrupt(warning.message) for warning in caught):
+            # scikit-learn swallowed a KeyboardInterrupt and returned a partly trained model.
+            raise KeyboardInterrupt
         if not history.loss:
             record(classifier)
     for accuracy in accuracies:
