@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.dataset import ARRAY_NAMES, FEATURES_SCHEMA
-from mnist_mlp.evaluate import CONFUSION_HEADER, PER_CLASS_HEADER, evaluate
+from mnist_mlp.evaluate import CONFUSION_HEADER, PER_CLASS_HEADER, check_model, evaluate
 from mnist_mlp.files import load_arrays, write_csv, write_json
 from mnist_mlp.model_file import load_model
 from mnist_mlp.params import load_section
@@ -32,8 +32,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     features = load_section(args.params, "features", FEATURES_SCHEMA)
 
     arrays = load_arrays(args.data, ARRAY_NAMES)
+    model = load_model(args.model)
+    check_model(model, arrays["X_test"].shape[1], arrays["y_train"], args.model)
     metrics, per_class, confusion = evaluate(
-        load_model(args.model),
+        model,
         arrays["X_train"],
         arrays["y_train"],
         arrays["X_test"],

@@ -8,15 +8,17 @@ KERNELS = pin_kernels()
 # isort: split
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.dataset import ARRAY_NAMES, FEATURES_SCHEMA, to_features
 from mnist_mlp.files import load_arrays, save_array, write_csv
+from mnist_mlp.memory import available_memory, gib, npy_header
 from mnist_mlp.model_file import save_model
 from mnist_mlp.params import load_section
-from mnist_mlp.train import build_classifier, fit
+from mnist_mlp.train import build_classifier, check_fit_memory, fit
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     features = load_section(args.params, "features", FEATURES_SCHEMA)
 
     classifier = build_classifier(load_section(args.params, "train"))
+    data = Path(args.data)
+    train_shape, _ = npy_header(data / "X_train.npy")
+    test_shape, _ = npy_header(data / "X_test.npy")
+    needed = check_fit_memory(
+        classifier, train_shape, test_shape[0], features["dtype"], available_memory()
+    )
+    log.info("expecting to use about %s of memory", gib(needed))
     arrays = load_arrays(args.data, ARRAY_NAMES)
     model, history = fit(
         classifier,

@@ -14,9 +14,11 @@ import numpy as np
 from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.files import read_csv_columns
 from mnist_mlp.images import save_figure, save_gif
+from mnist_mlp.memory import available_memory, gib, npy_header
 from mnist_mlp.params import load_section
 from mnist_mlp.visualize import (
     VISUALIZE_SCHEMA,
+    check_draw_memory,
     curves_figure,
     weight_grid_figure,
     weight_grid_frames,
@@ -38,6 +40,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     log.info("%s", describe(KERNELS))
 
     params = load_section(args.params, "visualize", VISUALIZE_SCHEMA)
+    shape, dtype = npy_header(args.snapshots)
+    needed = check_draw_memory(shape, dtype.itemsize, available_memory(), args.snapshots)
+    log.info("expecting to use about %s of memory", gib(needed))
     save_figure(args.weights_figure, weight_grid_figure(np.load(args.first_layer), **params))
     save_gif(args.weights_animation, weight_grid_frames(np.load(args.snapshots), **params))
     curves = curves_figure(read_csv_columns(args.loss), read_csv_columns(args.accuracy))
