@@ -151,6 +151,14 @@ def markdown_text(text: str) -> str:
     return html.escape(_MARKDOWN_SPECIAL.sub(r"\\\1", one_line), quote=False)
 
 
+def markdown_code(text: str) -> str:
+    """``text`` as one Markdown code span, whatever backticks it holds (shown literally)."""
+    one_line = " ".join(text.split())
+    fence = "`" * (max((len(run) for run in re.findall("`+", one_line)), default=0) + 1)
+    padding = " " if one_line.startswith("`") or one_line.endswith("`") else ""
+    return f"{fence}{padding}{one_line}{padding}{fence}"
+
+
 def render_markdown(report: Report, image_dir: str) -> str:
     """The report as GitHub-flavoured Markdown; images are links into ``image_dir``.
 
@@ -162,7 +170,7 @@ def render_markdown(report: Report, image_dir: str) -> str:
         return markdown_text(format_value(value))
 
     baseline = markdown_text(report.baseline)
-    lines = [f"# Experiment report: workspace vs {baseline}", ""]
+    lines = [f"# Experiment report: workspace vs {markdown_code(report.baseline)}", ""]
     lines += [f"> {markdown_text(note)}" for note in report.notes] + ([""] if report.notes else [])
     lines += [
         "## Metrics",
