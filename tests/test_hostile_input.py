@@ -91,16 +91,25 @@ def test_default_cap_leaves_room_for_the_largest_mnist_file() -> None:
     assert 47_040_016 * 1.5 < cap < 47_040_016 * 10
 
 
-def test_local_link_to_dev_zero_stops_at_the_cap(tmp_path: Path, caplog) -> None:
+def test_local_file_over_the_cap_is_refused_after_one_attempt(tmp_path: Path, caplog) -> None:
     mirror = tmp_path / "mirror"
     mirror.mkdir()
-    (mirror / NAME).symlink_to("/dev/zero")
+    (mirror / NAME).write_bytes(bytes(1_000_000))
     (tmp_path / "out").mkdir()
     with pytest.raises(FetchError, match=r"holds more than 100000 bytes \(fetch\.max_file_bytes\)"):
         fetch([str(mirror)], tmp_path / "out", max_file_bytes=100_000)
     assert list((tmp_path / "out").iterdir()) == []
     # Too large is permanent: one attempt, not three.
     assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
+
+
+def limit_file_size(n_bytes: int):
+    """A ``preexec_fn``: the kernel refuses writes past ``n_bytes``, as a full disk would."""
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (n_bytes, n_bytes))
+
+    return limit
 
 
 class EndlessServer:
@@ -171,6 +180,7 @@ def test_gzip_bomb_is_refused_while_verifying(tmp_path: Path) -> None:
 
 
 def test_fetch_stage_run_by_hand_on_a_dev_zero_mirror(tmp_path: Path) -> None:
+    """Links to /dev/zero stop at the cap (a 50 MB file-size limit guards the test itself)."""
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     params = project_params()
@@ -178,10 +188,16 @@ def test_fetch_stage_run_by_hand_on_a_dev_zero_mirror(tmp_path: Path) -> None:
     for item in params["fetch"]["files"]:
         (mirror / item["name"]).symlink_to("/dev/zero")
     write_params(tmp_path / "params.yaml", params)
-    result = run_script(
-        "fetch.py", "--out", "data/raw", cwd=tmp_path, env=os.environ | {"DATA_MIRROR": str(mirror)}
+    result = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "stages/fetch.py"), "--out", "data/raw"],
+        cwd=tmp_path,
+        env=os.environ | {"DATA_MIRROR": str(mirror)},
+        capture_output=True,
+        text=True,
+        preexec_fn=limit_file_size(50_000_000),
+        check=False,
     )
-    assert_one_line_error(result, "train-images-idx3-ubyte.gz", "more than 1000000 bytes")
+    assert_one_line_error(result, "train-images-idx3-ubyte.gz", "holds more than 1000000 bytes")
     assert not (tmp_path / "data/raw").exists()
     assert [p.name for p in (tmp_path / "data").iterdir()] == []
 
@@ -337,10 +353,17 @@ def prepared_data(directory: Path, n_train: int = 60, n_test: int = 20) -> Path:
 
 
 TRAIN_OUTPUTS = (
-    "--model", "models/mlp.skops", "--loss", "reports/loss.csv",
-    "--accuracy", "reports/accuracy.csv", "--first-layer", "models/first_layer.npy",
-    "--snapshots", "models/first_layer_per_epoch.npy",
-)  # fmt: skip
+    "--model",
+    "models/mlp.skops",
+    "--loss",
+    "reports/loss.csv",
+    "--accuracy",
+    "reports/accuracy.csv",
+    "--first-layer",
+    "models/first_layer.npy",
+    "--snapshots",
+    "models/first_layer_per_epoch.npy",
+)
 
 
 def test_train_run_by_hand_refuses_a_huge_layer_before_loading_data(tmp_path: Path) -> None:
@@ -435,9 +458,13 @@ def test_model_of_the_wrong_shape_or_classes_is_refused() -> None:
 
 
 EVALUATE_OUTPUTS = (
-    "--metrics", "reports/metrics.json", "--per-class", "reports/per_class.csv",
-    "--confusion", "reports/confusion.csv",
-)  # fmt: skip
+    "--metrics",
+    "reports/metrics.json",
+    "--per-class",
+    "reports/per_class.csv",
+    "--confusion",
+    "reports/confusion.csv",
+)
 
 
 def test_evaluate_run_by_hand_on_a_model_of_the_wrong_shape(tmp_path: Path) -> None:
@@ -446,9 +473,14 @@ def test_evaluate_run_by_hand_on_a_model_of_the_wrong_shape(tmp_path: Path) -> N
     (tmp_path / "models/mlp.skops").write_bytes(model_bytes(wrong_model(64, 10)))
     write_params(tmp_path / "params.yaml", project_params())
     result = run_script(
-        "evaluate.py", "--data", "data/prepared", "--model", "models/mlp.skops",
-        *EVALUATE_OUTPUTS, cwd=tmp_path,
-    )  # fmt: skip
+        "evaluate.py",
+        "--data",
+        "data/prepared",
+        "--model",
+        "models/mlp.skops",
+        *EVALUATE_OUTPUTS,
+        cwd=tmp_path,
+    )
     assert_one_line_error(result, "models/mlp.skops: the model takes 64 features")
     assert not (tmp_path / "reports").exists()
 
@@ -456,27 +488,38 @@ def test_evaluate_run_by_hand_on_a_model_of_the_wrong_shape(tmp_path: Path) -> N
 def test_evaluate_run_by_hand_without_its_inputs(tmp_path: Path) -> None:
     write_params(tmp_path / "params.yaml", project_params())
     result = run_script(
-        "evaluate.py", "--data", "data/prepared", "--model", "models/mlp.skops",
-        *EVALUATE_OUTPUTS, cwd=tmp_path,
-    )  # fmt: skip
+        "evaluate.py",
+        "--data",
+        "data/prepared",
+        "--model",
+        "models/mlp.skops",
+        *EVALUATE_OUTPUTS,
+        cwd=tmp_path,
+    )
     assert_one_line_error(result, "data/prepared/X_train.npy: No such file or directory")
 
 
 def test_train_on_a_full_file_system_fails_in_one_line(tmp_path: Path) -> None:
-    """RLIMIT_FSIZE makes the kernel refuse writes past 64 kB, as a full disk would."""
+    """The model (about 350 kB) cannot be written past a 64 kB file-size limit."""
     prepared_data(tmp_path / "data/prepared")
     params = project_params()
     params["train"]["max_iter"] = 2
     write_params(tmp_path / "params.yaml", params)
 
-    def small_files() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536))
-
     result = subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "stages/train.py"), "--data", "data/prepared",
-         *TRAIN_OUTPUTS],
-        cwd=tmp_path, capture_output=True, text=True, preexec_fn=small_files, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(PROJECT_ROOT / "stages/train.py"),
+            "--data",
+            "data/prepared",
+            *TRAIN_OUTPUTS,
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        preexec_fn=limit_file_size(65536),
+        check=False,
+    )
     assert_one_line_error(result, "File too large")
     assert not (tmp_path / "models/mlp.skops").exists()
     assert [p.name for p in (tmp_path / "models").iterdir()] == []
@@ -562,9 +605,13 @@ def test_markdown_report_escapes_params_and_revision_names() -> None:
     metrics_diff = {"reports/metrics.json": {"test_score": {"old": 0.9, "new": 0.91}}}
     baseline = "evil`<b>|[x](https://evil.example/)"
     made = build_report(
-        baseline, params_diff, metrics_diff, small_run("baseline"), small_run("workspace"),
+        baseline,
+        params_diff,
+        metrics_diff,
+        small_run("baseline"),
+        small_run("workspace"),
         {"actual": ["0"], "predicted": ["0"]},
-    )  # fmt: skip
+    )
     text = render_markdown(made, "report_files")
     tokens = MarkdownIt("commonmark").enable("table").parse(text)
     inline = [child for token in tokens for child in (token.children or [])]
