@@ -269,6 +269,13 @@ def test_recursive_alias_is_refused(tmp_path: Path) -> None:
         load_section(path, "visualize")
 
 
+def test_deep_nesting_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text("visualize: " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+    with pytest.raises(ParamsError, match=r"cannot read params \(nested too deeply\)"):
+        load_section(path, "visualize")
+
+
 def test_a_few_aliases_still_load() -> None:
     text = "shared: &s {rows: 4, cols: 4}\nvisualize:\n  <<: *s\n  neurons: &n [1, 2]\n"
     assert load_yaml(text)["visualize"] == {"rows": 4, "cols": 4, "neurons": [1, 2]}

@@ -61,7 +61,8 @@ def load_yaml(text: str) -> Any:
     Raises
     ------
     yaml.YAMLError
-        On a syntax error, a recursive alias, or aliases repeating too many nodes.
+        On a syntax error, a recursive alias, aliases repeating too many nodes, or
+        nesting deeper than Python's recursion limit.
     """
     loader = yaml.SafeLoader(text)
     try:
@@ -70,6 +71,10 @@ def load_yaml(text: str) -> Any:
             return None
         sizes: dict[int, int] = {}
         repeated = _expanded_size(node, sizes, set()) - len(sizes)
+    except RecursionError:
+        # PyYAML's composer recurses too: thousands of nested brackets end here.
+        raise yaml.YAMLError("nested too deeply") from None
+    else:
         if repeated > MAX_ALIASED_NODES:
             raise yaml.YAMLError(
                 f"aliases repeat {repeated} nodes, more than the limit of {MAX_ALIASED_NODES}"
