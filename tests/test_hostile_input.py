@@ -298,6 +298,12 @@ def test_error_messages_cut_long_values(value) -> None:
     assert len(brief(value)) <= 100
 
 
+def test_scikit_learn_messages_quoting_a_huge_value_are_cut() -> None:
+    with pytest.raises(ParamsError, match=r"^train: The 'solver' parameter .*\.\.\.$") as caught:
+        classifier(solver="x" * 1_000_000)
+    assert len(str(caught.value)) <= 220
+
+
 # --- 7: train and visualize refuse what this machine cannot hold ----------------------
 
 

@@ -23,7 +23,7 @@ from dvc.exceptions import DvcException
 from matplotlib.figure import Figure
 
 from mnist_mlp.cli import dvc_json, run_stage
-from mnist_mlp.errors import ParamsError, PipelineError
+from mnist_mlp.errors import ParamsError, PipelineError, reason
 from mnist_mlp.files import csv_columns
 from mnist_mlp.images import save_figure
 from mnist_mlp.model_file import load_model_bytes
@@ -104,8 +104,7 @@ def load_run(name: str, rev: str, repo: str = ".") -> Run:
     except (FileNotFoundError, DvcException) as exc:
         raise PipelineError(f"{name}: cannot read its outputs ({exc})") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        reason = str(exc).splitlines()[0]
-        raise ParamsError(f"params.yaml@{name}: cannot read params ({reason})") from None
+        raise ParamsError(f"params.yaml@{name}: cannot read params ({reason(exc)})") from None
     grid = params.get("visualize", {}) if isinstance(params, dict) else None
     if not isinstance(grid, dict):
         raise ParamsError(f"params.yaml@{name}: expected a mapping under 'visualize'")

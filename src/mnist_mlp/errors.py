@@ -41,3 +41,14 @@ def brief(value: Any) -> str:
     """
     text = " ".join(_BRIEF.repr(value).split())
     return text if len(text) <= _BRIEF_CHARS else text[: _BRIEF_CHARS - 3] + "..."
+
+
+def reason(exc: BaseException, limit: int = 200) -> str:
+    """The first line of another library's error message, cut to ``limit`` characters.
+
+    Such messages can quote what they were given (scikit-learn quotes the bad value, a
+    server its own status line), so they are bounded like :func:`brief` values.
+    """
+    lines = str(exc).splitlines()
+    text = lines[0] if lines and lines[0] else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."

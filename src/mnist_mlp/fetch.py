@@ -28,7 +28,7 @@ from typing import BinaryIO
 
 from tqdm import tqdm
 
-from mnist_mlp.errors import FetchError
+from mnist_mlp.errors import FetchError, reason
 from mnist_mlp.files import atomic_path
 
 log = logging.getLogger(__name__)
@@ -207,12 +207,10 @@ def fetch_file(
                 return target
             # URLError, HTTPError and timeouts are OSErrors; a cut-off body is an HTTPException.
             except (OSError, http.client.HTTPException, FetchError) as exc:
-                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                log.warning(
-                    "%s from %s (attempt %d/%d): %s", name, source, attempt, retries, reason
-                )
+                why = reason(exc)
+                log.warning("%s from %s (attempt %d/%d): %s", name, source, attempt, retries, why)
                 if _is_permanent(exc) or attempt == retries:
-                    failures.append(f"{source}: {reason}")
+                    failures.append(f"{source}: {why}")
                     break
                 time.sleep(retry_delay * 2 ** (attempt - 1))
     tried = "; ".join(failures) if failures else "no sources configured"

@@ -25,7 +25,7 @@ from typing import Any
 import skops.io as sio
 from sklearn.neural_network import MLPClassifier
 
-from mnist_mlp.errors import ModelFileError
+from mnist_mlp.errors import ModelFileError, reason
 from mnist_mlp.files import write_bytes
 
 # Types skops does not trust by default that a fitted MLPClassifier holds (its optimizer,
@@ -138,7 +138,7 @@ def check_archive(data: bytes, source: str) -> None:
                     )
                 total += size
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error) as exc:
-        raise ModelFileError(f"{source}: not a valid skops model file ({exc})") from None
+        raise ModelFileError(f"{source}: not a valid skops model file ({reason(exc)})") from None
 
 
 def load_model_bytes(data: bytes, source: str) -> MLPClassifier:
@@ -149,8 +149,7 @@ def load_model_bytes(data: bytes, source: str) -> MLPClassifier:
     except sio.exceptions.UntrustedTypesFoundException as exc:
         raise ModelFileError(f"{source}: refusing to load untrusted types {exc}") from None
     except Exception as exc:  # skops raises many types on a damaged archive
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ModelFileError(f"{source}: not a valid skops model file ({reason})") from None
+        raise ModelFileError(f"{source}: not a valid skops model file ({reason(exc)})") from None
     if not isinstance(model, MLPClassifier):
         raise ModelFileError(f"{source}: holds a {type(model).__name__}, expected MLPClassifier")
     return model

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from mnist_mlp.errors import ParamsError, brief
+from mnist_mlp.errors import ParamsError, brief, reason
 
 Check = Callable[[Any], bool]
 Schema = Mapping[str, tuple[Check, str]]
@@ -101,8 +101,7 @@ def read_yaml(path: str | os.PathLike[str]) -> Any:
     except OSError as exc:
         raise ParamsError(f"{path}: cannot read params ({exc.strerror})") from None
     except yaml.YAMLError as exc:
-        reason = str(exc).splitlines()[0]
-        raise ParamsError(f"{path}: cannot read params ({reason})") from None
+        raise ParamsError(f"{path}: cannot read params ({reason(exc)})") from None
 
 
 def load_section(

@@ -25,7 +25,7 @@ from sklearn.neural_network._multilayer_perceptron import BaseMultilayerPerceptr
 from sklearn.utils._param_validation import InvalidParameterError
 from tqdm import tqdm
 
-from mnist_mlp.errors import ParamsError, brief
+from mnist_mlp.errors import ParamsError, brief, reason
 from mnist_mlp.kernels import pinned_blas_threads
 from mnist_mlp.memory import check_fits
 from mnist_mlp.params import is_int, key_name
@@ -77,7 +77,7 @@ def build_classifier(train_params: dict[str, Any]) -> MLPClassifier:
     try:
         classifier._validate_params()
     except InvalidParameterError as exc:
-        raise ParamsError(f"train: {exc}") from None
+        raise ParamsError(f"train: {reason(exc)}") from None
     return classifier
 
 
