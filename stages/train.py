@@ -18,7 +18,7 @@ from mnist_mlp.files import load_arrays, save_array, write_csv
 from mnist_mlp.memory import available_memory, gib, npy_header
 from mnist_mlp.model_file import save_model
 from mnist_mlp.params import load_section
-from mnist_mlp.train import build_classifier, check_fit_memory, fit
+from mnist_mlp.train import build_classifier, check_fit_memory, fit, fit_seconds
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     needed = check_fit_memory(
         classifier, train_shape, test_shape[0], features["dtype"], available_memory()
     )
-    log.info("expecting to use about %s of memory", gib(needed))
+    seconds = fit_seconds(classifier, train_shape[0], test_shape[0], int(np.prod(train_shape[1:])))
+    log.info("expecting about %s of memory and %.0f s of fitting", gib(needed), seconds)
     arrays = load_arrays(args.data, ARRAY_NAMES)
     model, history = fit(
         classifier,

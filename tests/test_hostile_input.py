@@ -34,7 +34,7 @@ from mnist_mlp.memory import available_memory
 from mnist_mlp.model_file import MAX_SCHEMA_BYTES, load_model, model_bytes
 from mnist_mlp.params import FETCH_SCHEMA, check_section, load_section, load_yaml
 from mnist_mlp.report import build_report, render_markdown
-from mnist_mlp.train import build_classifier, check_fit_memory
+from mnist_mlp.train import build_classifier, check_fit_memory, fit_seconds
 from mnist_mlp.visualize import VISUALIZE_SCHEMA, check_draw_memory
 from tests.helpers import PROJECT_ROOT, DvcProject, tiny_digits
 
@@ -327,6 +327,15 @@ def test_training_that_cannot_fit_is_refused_naming_the_param(change: dict, name
     with pytest.raises(ParamsError, match=r"GiB of memory \(.*\), more than the 4\.0 GiB") as c:
         check_fit_memory(classifier(**change), (60000, 784), 10000, "float64", 4 * GIB)
     assert named in str(c.value)
+
+
+def test_fit_time_estimate_grows_with_epochs_and_weights() -> None:
+    default = fit_seconds(classifier(), 60000, 10000, 784)
+    # The README's measured fit of the example: 8.7 s.
+    assert 4 < default < 20
+    assert fit_seconds(classifier(max_iter=20), 60000, 10000, 784) == pytest.approx(2 * default)
+    wide = fit_seconds(classifier(hidden_layer_sizes=[500]), 60000, 10000, 784)
+    assert wide == pytest.approx(10 * default, rel=0.01)
 
 
 def test_animation_of_too_many_epochs_is_refused() -> None:
