@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.core.dataset import ARRAY_NAMES, FEATURES_SCHEMA
-from mnist_mlp.core.evaluate import CONFUSION_HEADER, PER_CLASS_HEADER, evaluate
+from mnist_mlp.core.evaluate import CONFUSION_HEADER, PER_CLASS_HEADER, check_model, evaluate
 from mnist_mlp.io.files import load_arrays, write_csv, write_json
 from mnist_mlp.io.guard import snapshot, unchanged
 from mnist_mlp.io.model_file import load_model
@@ -34,8 +34,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     features = load_section(args.params, "features", FEATURES_SCHEMA)
 
     arrays = load_arrays(args.data, ARRAY_NAMES)
+    model = load_model(args.model)
+    check_model(model, arrays["X_test"].shape[1], arrays["y_train"], args.model)
     metrics, per_class, confusion = evaluate(
-        load_model(args.model),
+        model,
         arrays["X_train"],
         arrays["y_train"],
         arrays["X_test"],

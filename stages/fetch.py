@@ -32,6 +32,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 attempt_seconds=params["attempt_seconds"],
                 retries=params["retries"],
                 retry_delay=params["retry_delay"],
+                max_file_bytes=params["max_file_bytes"],
             )
 
 

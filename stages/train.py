@@ -8,16 +8,18 @@ KERNELS = pin_kernels()
 # isort: split
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.core.dataset import ARRAY_NAMES, FEATURES_SCHEMA, to_features
-from mnist_mlp.core.train import build_classifier, fit
+from mnist_mlp.core.train import build_classifier, check_fit_memory, fit, fit_seconds
 from mnist_mlp.io.files import load_arrays, save_array, write_csv
 from mnist_mlp.io.guard import snapshot, unchanged
 from mnist_mlp.io.model_file import save_model
 from mnist_mlp.io.params import load_section
+from mnist_mlp.memory import available_memory, gib, npy_header
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     features = load_section(args.params, "features", FEATURES_SCHEMA)
 
     classifier = build_classifier(load_section(args.params, "train"))
+    data = Path(args.data)
+    train_shape, _ = npy_header(data / "X_train.npy")
+    test_shape, _ = npy_header(data / "X_test.npy")
+    needed = check_fit_memory(
+        classifier, train_shape, test_shape[0], features["dtype"], available_memory()
+    )
+    seconds = fit_seconds(classifier, train_shape[0], test_shape[0], int(np.prod(train_shape[1:])))
+    log.info("expecting about %s of memory and %.0f s of fitting", gib(needed), seconds)
     arrays = load_arrays(args.data, ARRAY_NAMES)
     model, history = fit(
         classifier,

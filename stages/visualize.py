@@ -14,6 +14,7 @@ import numpy as np
 from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.core.visualize import (
     VISUALIZE_SCHEMA,
+    check_draw_memory,
     curves_figure,
     weight_grid_figure,
     weight_grid_frames,
@@ -22,6 +23,7 @@ from mnist_mlp.io.files import read_csv_columns
 from mnist_mlp.io.guard import snapshot, unchanged
 from mnist_mlp.io.images import save_figure, save_gif
 from mnist_mlp.io.params import load_section
+from mnist_mlp.memory import available_memory, gib, npy_header
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         args.params, ["visualize"], [args.first_layer, args.loss, args.accuracy, args.snapshots]
     )
     params = load_section(args.params, "visualize", VISUALIZE_SCHEMA)
+    shape, dtype = npy_header(args.snapshots)
+    needed = check_draw_memory(shape, dtype.itemsize, available_memory(), args.snapshots)
+    log.info("expecting to use about %s of memory", gib(needed))
     grid = weight_grid_figure(np.load(args.first_layer), **params)
     frames = weight_grid_frames(np.load(args.snapshots), **params)
     curves = curves_figure(read_csv_columns(args.loss), read_csv_columns(args.accuracy))

@@ -30,7 +30,7 @@ def test_project_params_pass_their_schema(section: str, schema) -> None:
 def test_load_section_checks_against_the_schema(tmp_path: Path) -> None:
     path = tmp_path / "params.yaml"
     path.write_text("visualize: {rows: 0}\n")
-    with pytest.raises(ParamsError, match=r"visualize\.rows = 0, expected an int >= 1"):
+    with pytest.raises(ParamsError, match=r"visualize\.rows = 0, expected an int from 1 to 16"):
         load_section(path, "visualize", VISUALIZE_SCHEMA)
 
 
@@ -66,7 +66,7 @@ def test_unreadable_yaml(tmp_path: Path) -> None:
             r"fetch\.files = .*64 lowercase hex",
         ),
         ("fetch", {"files": [{"name": "../a.gz", "sha256": "0" * 64}]}, r"fetch\.files"),
-        ("visualize", {"rows": 0}, r"visualize\.rows = 0, expected an int >= 1"),
+        ("visualize", {"rows": 0}, r"visualize\.rows = 0, expected an int from 1 to 16"),
         (
             "visualize",
             {"cmap": "no-such-map"},

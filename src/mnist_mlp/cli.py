@@ -6,13 +6,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from mnist_mlp.errors import PipelineError
+from mnist_mlp.errors import PipelineError, brief
 
 # The signals a user or a scheduler stops a run with. SIGKILL cannot be caught: atomic
 # outputs (mnist_mlp.io.files) are what make it safe.
@@ -50,6 +51,10 @@ def run_stage(
 ) -> None:
     """Run an entry point's ``main``; a :class:`PipelineError` ends it with one line, exit 1.
 
+    So does an :class:`OSError`: a missing input (a stage run by hand before the one that
+    writes it), a full, read-only or forbidden output directory. Outputs are written
+    atomically, so nothing half-written is left behind.
+
     SIGINT and SIGTERM end it with one line and exit ``128 + signal``, as a shell reports a
     killed command, after every ``finally`` has run: temporary files are removed and no
     output is put in place, so DVC records nothing and reruns the stage.
@@ -65,6 +70,9 @@ def run_stage(
     except Interrupted as exc:
         log.error("stopped by %s before finishing; run it again", exc)
         sys.exit(128 + exc.signum)
+    except OSError as exc:
+        log.error("%s", os_error_message(exc))
+        sys.exit(1)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -76,3 +84,14 @@ def dvc_json(*args: str) -> Any:
     if result.returncode != 0:
         raise PipelineError(f"dvc {' '.join(args)} failed: {result.stderr.strip()}")
     return json.loads(result.stdout or "{}")
+
+
+def os_error_message(exc: OSError) -> str:
+    """``<file>: <reason>`` for an OSError, naming both files of a failed rename."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    files = [name for name in (exc.filename, exc.filename2) if name is not None]
+    if not files:
+        return reason
+    shown = [os.fsdecode(name) for name in files]
+    shown = [name if name.isprintable() else brief(name) for name in shown]
+    return f"{' -> '.join(shown)}: {reason}"

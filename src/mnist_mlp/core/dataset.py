@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import InvalidParameterError
 
-from mnist_mlp.errors import ParamsError
+from mnist_mlp.errors import ParamsError, reason
 from mnist_mlp.io.params import Schema, is_int, is_number
 
 ARRAY_NAMES = ("X_train", "y_train", "X_test", "y_test")
@@ -64,7 +64,7 @@ def split(X: np.ndarray, y: np.ndarray, split_params: dict[str, Any]) -> dict[st
     try:
         X_train, X_test, y_train, y_test = train_test_split(X, y, **kwargs)
     except (InvalidParameterError, ValueError) as exc:
-        raise ParamsError(f"split: {exc}") from None
+        raise ParamsError(f"split: {reason(exc)}") from None
     return {"X_train": X_train, "y_train": y_train, "X_test": X_test, "y_test": y_test}
 
 

@@ -9,10 +9,39 @@ from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 from sklearn.neural_network import MLPClassifier
 
 from mnist_mlp.core.dataset import to_features
+from mnist_mlp.errors import ModelFileError, brief
 from mnist_mlp.kernels import pinned_blas_threads
 
 PER_CLASS_HEADER = ("class", "precision", "recall", "f1", "support")
 CONFUSION_HEADER = ("actual", "predicted")
+
+
+def check_model(model: MLPClassifier, n_features: int, y_train: np.ndarray, source: str) -> None:
+    """Refuse a model that was not fitted on data like this: its shape or classes differ.
+
+    A well-formed model file can still hold an MLP fitted elsewhere (another image size,
+    other labels): scikit-learn would fail deep in ``predict``, or score it against labels
+    it never learned.
+
+    Raises
+    ------
+    ModelFileError
+        Naming ``source``, what the model expects and what the data has.
+    """
+    if not hasattr(model, "coefs_"):
+        raise ModelFileError(f"{source}: the MLPClassifier was never fitted")
+    if getattr(model, "n_features_in_", None) != n_features:
+        raise ModelFileError(
+            f"{source}: the model takes {brief(getattr(model, 'n_features_in_', None))} "
+            f"features, the data has {n_features}"
+        )
+    classes = [str(c) for c in np.asarray(model.classes_).tolist()]
+    expected = [str(c) for c in np.unique(y_train).tolist()]
+    if classes != expected:
+        raise ModelFileError(
+            f"{source}: the model's classes are {brief(classes)}, "
+            f"the training labels are {brief(expected)}"
+        )
 
 
 def predict(

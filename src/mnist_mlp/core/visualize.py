@@ -16,11 +16,24 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.image import AxesImage
 
-from mnist_mlp.io.params import Schema, is_int, is_number, positive_int
+from mnist_mlp.io.params import Schema, is_int, is_number
+from mnist_mlp.memory import check_fits
+
+# The figure is 640x480 pixels: past 16x16 cells a 28x28 image no longer gets its 28x28
+# pixels, and each frame of the animation takes seconds (1.2 s at 16x16, 5.5 s at 32x32).
+MAX_GRID_SIDE = 16
+FIGURE_PIXELS = 640 * 480
+# An RGB frame is held as an array, as a Pillow image and quantized for the GIF.
+_COPIES_PER_FRAME = 3
+
+
+def grid_side(value: Any) -> bool:
+    return is_int(value) and 1 <= value <= MAX_GRID_SIDE
+
 
 VISUALIZE_SCHEMA: Schema = {
-    "rows": (positive_int, "an int >= 1"),
-    "cols": (positive_int, "an int >= 1"),
+    "rows": (grid_side, f"an int from 1 to {MAX_GRID_SIDE}"),
+    "cols": (grid_side, f"an int from 1 to {MAX_GRID_SIDE}"),
     "neurons": (
         lambda v: v is None or (isinstance(v, list) and all(is_int(i) and i >= 0 for i in v)),
         "null (the first rows*cols neurons) or a list of neuron indices >= 0",
@@ -145,6 +158,30 @@ def weight_grid_frames(history: np.ndarray, **grid_params: Any) -> list[np.ndarr
         canvas.draw()
         frames.append(np.asarray(canvas.buffer_rgba())[..., :3].copy())
     return frames
+
+
+def check_draw_memory(
+    snapshots_shape: tuple[int, ...], itemsize: int, available: int, source: str
+) -> int:
+    """Refuse, naming ``source``, an animation that needs more than ``available`` bytes.
+
+    Parameters
+    ----------
+    snapshots_shape : (n_epochs, 784, n_hidden)
+        Of the per-epoch weights, from the ``.npy`` header: every epoch is one frame.
+    itemsize : int
+        Bytes per weight.
+
+    Returns
+    -------
+    The estimated bytes.
+    """
+    parts = {
+        "per-epoch snapshots": int(np.prod(snapshots_shape)) * itemsize,
+        "animation frames": snapshots_shape[0] * FIGURE_PIXELS * 3 * _COPIES_PER_FRAME,
+    }
+    what = f"{source} ({snapshots_shape[0]} epochs: lower train.max_iter)"
+    return check_fits(parts, available, f"animating {what}")
 
 
 def epoch_series(columns: Mapping[str, Sequence[Any]], name: str) -> tuple[np.ndarray, np.ndarray]:

@@ -5,6 +5,10 @@ Sources are tried in order -- ``DATA_MIRROR`` first when it is set, then the mir
 SHA-256 of its *decompressed* content matches, so a mirror that recompressed the same data
 is still accepted and anything else is not. Downloads go to a temporary file that is renamed
 into place only after verification.
+
+Every byte is counted as it streams: a source may send at most ``max_file_bytes``, and the
+gzip content may expand to at most as many, so a link to ``/dev/zero``, an endless HTTP
+body or a decompression bomb stops at the limit instead of filling the disk or memory.
 """
 
 from __future__ import annotations
@@ -14,23 +18,30 @@ import hashlib
 import http.client
 import logging
 import os
-import shutil
 import time
 import urllib.error
 import urllib.request
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from tqdm import tqdm
 
-from mnist_mlp.errors import FetchError
-from mnist_mlp.io.files import atomic_path
+from mnist_mlp.errors import FetchError, reason
+from mnist_mlp.io.files import Readable, atomic_path
 
 log = logging.getLogger(__name__)
 
 MIRROR_ENV = "DATA_MIRROR"
 _CHUNK_BYTES = 2**16
+# Larger than any MNIST file (47 MB decompressed); params.yaml sets fetch.max_file_bytes.
+DEFAULT_MAX_FILE_BYTES = 100_000_000
+# Local errors that a retry of the same source cannot fix.
+_PERMANENT_OS_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
+
+
+class TooLargeError(FetchError):
+    """A source sent, or a gzip file expands to, more than the byte limit: never retried."""
 
 
 def sources(mirrors: Sequence[str], env_mirror: str | None) -> list[str]:
@@ -38,18 +49,36 @@ def sources(mirrors: Sequence[str], env_mirror: str | None) -> list[str]:
     return ([env_mirror] if env_mirror else []) + list(mirrors)
 
 
-def decompressed_sha256(path: str | os.PathLike[str]) -> str:
+def _counted(chunks: Iterable[bytes], max_bytes: int, what: str) -> Iterable[bytes]:
+    """Pass ``chunks`` through, raising TooLargeError once they add up to over ``max_bytes``."""
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        if total > max_bytes:
+            raise TooLargeError(f"{what} more than {max_bytes} bytes (fetch.max_file_bytes)")
+        yield chunk
+
+
+def _chunks(stream: Readable) -> Iterable[bytes]:
+    while chunk := stream.read(_CHUNK_BYTES):
+        yield chunk
+
+
+def decompressed_sha256(
+    path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> str:
     """SHA-256 hex digest of the decompressed content of a gzip file.
 
     Raises
     ------
     FetchError
-        If the file is not a complete gzip stream.
+        If the file is not a complete gzip stream; TooLargeError if it decompresses to more
+        than ``max_bytes``.
     """
     digest = hashlib.sha256()
     try:
         with gzip.open(path, "rb") as stream:
-            while chunk := stream.read(_CHUNK_BYTES):
+            for chunk in _counted(_chunks(stream), max_bytes, "decompresses to"):
                 digest.update(chunk)
     except (OSError, EOFError, zlib.error) as exc:
         raise FetchError(f"not a complete gzip file ({exc})") from None
@@ -60,17 +89,23 @@ def _is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
 
 
-def _download(url: str, target: Path, timeout: float, attempt_seconds: float, label: str) -> None:
+def _download(
+    url: str, target: Path, timeout: float, attempt_seconds: float, max_bytes: int, label: str
+) -> None:
     """Stream ``url`` to ``target`` with a progress bar.
 
     ``timeout`` bounds every socket wait and ``attempt_seconds`` the whole download, so a
     server that trickles bytes just fast enough to avoid the timeout still cannot hold an
-    attempt forever.
+    attempt forever; ``max_bytes`` bounds what is written, whatever the server announced.
     """
     deadline = time.monotonic() + attempt_seconds
     request = urllib.request.Request(url, headers={"User-Agent": "mnist-mlp"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         size = response.headers.get("Content-Length")
+        if size and size.isdigit() and int(size) > max_bytes:
+            raise TooLargeError(
+                f"announces {size} bytes, more than {max_bytes} (fetch.max_file_bytes)"
+            )
         with (
             target.open("wb") as out,
             tqdm(
@@ -83,27 +118,39 @@ def _download(url: str, target: Path, timeout: float, attempt_seconds: float, la
             ) as bar,
         ):
             # read1 returns what has arrived instead of waiting for a whole chunk.
-            while chunk := response.read1(_CHUNK_BYTES):
+            arrived = iter(lambda: response.read1(_CHUNK_BYTES), b"")
+            for chunk in _counted(arrived, max_bytes, "sent"):
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"download took longer than {attempt_seconds} s")
                 out.write(chunk)
                 bar.update(len(chunk))
 
 
+def _copy_local(source: Path, target: Path, max_bytes: int) -> None:
+    """Copy ``source`` to ``target`` in chunks, at most ``max_bytes`` of it.
+
+    Not ``shutil.copyfile``: given a device such as ``/dev/zero`` it would never stop.
+    """
+    with source.open("rb") as stream, target.open("wb") as out:
+        for chunk in _counted(_chunks(stream), max_bytes, "holds"):
+            out.write(chunk)
+
+
 def _copy_once(
-    source: str, name: str, target: Path, timeout: float, attempt_seconds: float
+    source: str, name: str, target: Path, timeout: float, attempt_seconds: float, max_bytes: int
 ) -> None:
     if _is_url(source):
-        _download(source.rstrip("/") + "/" + name, target, timeout, attempt_seconds, name)
+        url = source.rstrip("/") + "/" + name
+        _download(url, target, timeout, attempt_seconds, max_bytes, name)
     else:
-        shutil.copyfile(Path(source) / name, target)
+        _copy_local(Path(source) / name, target, max_bytes)
 
 
 def _is_permanent(exc: Exception) -> bool:
-    """Errors that a retry of the same source cannot fix: the file is not there."""
+    """Errors that a retry of the same source cannot fix: the file is not there or too big."""
     if isinstance(exc, urllib.error.HTTPError):
         return exc.code < 500
-    return isinstance(exc, FileNotFoundError)
+    return isinstance(exc, (*_PERMANENT_OS_ERRORS, TooLargeError))
 
 
 def fetch_file(
@@ -116,6 +163,7 @@ def fetch_file(
     attempt_seconds: float = 600.0,
     retries: int = 3,
     retry_delay: float = 1.0,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> Path:
     """Fetch ``name`` from the first source that serves it with the expected checksum.
 
@@ -137,6 +185,8 @@ def fetch_file(
         Attempts per source for transient failures (timeouts, resets, 5xx).
     retry_delay : float
         Seconds before the first retry; doubled after each further failure.
+    max_file_bytes : int
+        Most bytes a source may send, and the gzip content may expand to.
 
     Returns
     -------
@@ -148,20 +198,18 @@ def fetch_file(
         for attempt in range(1, retries + 1):
             try:
                 with atomic_path(target) as tmp:
-                    _copy_once(source, name, tmp, timeout, attempt_seconds)
-                    found = decompressed_sha256(tmp)
+                    _copy_once(source, name, tmp, timeout, attempt_seconds, max_file_bytes)
+                    found = decompressed_sha256(tmp, max_file_bytes)
                     if found != sha256:
                         raise FetchError(f"SHA-256 of decompressed content is {found}")
                 log.info("%s: verified, from %s", name, source)
                 return target
             # URLError, HTTPError and timeouts are OSErrors; a cut-off body is an HTTPException.
             except (OSError, http.client.HTTPException, FetchError) as exc:
-                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                log.warning(
-                    "%s from %s (attempt %d/%d): %s", name, source, attempt, retries, reason
-                )
+                why = reason(exc)
+                log.warning("%s from %s (attempt %d/%d): %s", name, source, attempt, retries, why)
                 if _is_permanent(exc) or attempt == retries:
-                    failures.append(f"{source}: {reason}")
+                    failures.append(f"{source}: {why}")
                     break
                 time.sleep(retry_delay * 2 ** (attempt - 1))
     tried = "; ".join(failures) if failures else "no sources configured"

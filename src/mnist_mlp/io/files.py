@@ -16,9 +16,15 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
+
+
+class Readable(Protocol):
+    """A binary stream: a file, or :class:`gzip.GzipFile` (which is not a ``BinaryIO``)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 def _umask() -> int:
@@ -79,7 +85,7 @@ def write_csv(
     path: str | os.PathLike[str], header: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> None:
     """Write a CSV with a header row atomically."""
-    with atomic_path(path) as tmp, tmp.open("w", newline="") as stream:
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as stream:
         writer = csv.writer(stream, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
@@ -95,7 +101,7 @@ def csv_columns(text: str) -> dict[str, list[str]]:
 
 def read_csv_columns(path: str | os.PathLike[str]) -> dict[str, list[str]]:
     """Read a CSV written by :func:`write_csv` into ``{column: [values as str]}``."""
-    return csv_columns(Path(path).read_text())
+    return csv_columns(Path(path).read_text(encoding="utf-8"))
 
 
 def save_array(path: str | os.PathLike[str], array: np.ndarray) -> None:

@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mnist_mlp.errors import DataError, ParamsError
+from mnist_mlp.io.params import read_yaml
 
 
 @dataclass(frozen=True)
@@ -64,11 +63,7 @@ def loaded_code() -> list[Path]:
 
 
 def _sections(params_path: Path, names: Sequence[str]) -> dict[str, Any]:
-    try:
-        document = yaml.safe_load(params_path.read_text())
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        reason = str(exc).splitlines()[0]
-        raise ParamsError(f"{params_path}: cannot read params ({reason})") from None
+    document = read_yaml(params_path)
     document = document if isinstance(document, dict) else {}
     return {name: document.get(name) for name in names}
 

@@ -14,11 +14,11 @@ import os
 import struct
 import zlib
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
 from mnist_mlp.errors import DataError
+from mnist_mlp.io.files import Readable
 
 IMAGE_SHAPE = (28, 28)
 N_CLASSES = 10
@@ -27,12 +27,6 @@ UNSIGNED_BYTE = 0x08
 # before anything is read, so a hostile header cannot make us allocate.
 MAX_PAYLOAD_BYTES = 256 * 2**20
 _CHUNK_BYTES = 2**20
-
-
-class Readable(Protocol):
-    """A binary stream: a file, or :class:`gzip.GzipFile` (which is not a ``BinaryIO``)."""
-
-    def read(self, size: int = -1, /) -> bytes: ...
 
 
 def _read_exactly(stream: Readable, size: int, path: Path, what: str) -> bytes:

@@ -6,6 +6,10 @@ model pulled from a shared DVC remote cannot run code. Its raw output is not
 reproducible, though: it names members after ``id()`` of the objects and stamps the
 current time on each zip entry. :func:`model_bytes` renumbers the ids in order of
 appearance and writes the zip with a fixed timestamp, which skops loads unchanged.
+
+Before skops parses anything, :func:`check_archive` bounds what the archive decompresses
+to, so a small file whose ``schema.json`` expands to gigabytes (a zip bomb) is refused
+without the memory to hold it.
 """
 
 from __future__ import annotations
@@ -14,13 +18,14 @@ import io
 import json
 import os
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import skops.io as sio
 from sklearn.neural_network import MLPClassifier
 
-from mnist_mlp.errors import ModelFileError
+from mnist_mlp.errors import ModelFileError, reason
 from mnist_mlp.io.files import write_bytes
 
 # Types skops does not trust by default that a fitted MLPClassifier holds (its optimizer,
@@ -30,6 +35,13 @@ TRUSTED_TYPES = [
     "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
 ]
 _FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+# The schema describes the estimator's attributes: a few kB for any MLPClassifier.
+MAX_SCHEMA_BYTES = 16 * 2**20
+# Float weights barely compress; a real model expands by less than 1.2x. Allow far more
+# than that, and a fixed margin for small files.
+MAX_EXPANSION = 20
+EXPANSION_MARGIN_BYTES = 64 * 2**20
+_CHUNK_BYTES = 2**20
 
 
 def _renumber_ids(node: Any, new_ids: dict[int, int]) -> Any:
@@ -87,15 +99,57 @@ def load_model(path: str | os.PathLike[str]) -> MLPClassifier:
     return load_model_bytes(data, str(path))
 
 
+def _member_size(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> int:
+    """Bytes ``info`` actually decompresses to, reading at most ``limit + 1`` of them."""
+    size = 0
+    with archive.open(info) as stream:
+        while size <= limit and (chunk := stream.read(min(_CHUNK_BYTES, limit + 1 - size))):
+            size += len(chunk)
+    return size
+
+
+def check_archive(data: bytes, source: str) -> None:
+    """Refuse a model archive that would decompress to more than its limits.
+
+    ``schema.json`` may hold at most ``MAX_SCHEMA_BYTES`` and all members together at most
+    ``MAX_EXPANSION`` times the file's size plus ``EXPANSION_MARGIN_BYTES``. Both the sizes
+    the zip declares and the bytes it really inflates to are checked, streaming, so a
+    forged header cannot slip a bomb past the check.
+
+    Raises
+    ------
+    ModelFileError
+        Naming ``source``, the member and the limit.
+    """
+    total_limit = MAX_EXPANSION * len(data) + EXPANSION_MARGIN_BYTES
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            total = 0
+            for info in archive.infolist():
+                limit = MAX_SCHEMA_BYTES if info.filename == "schema.json" else total_limit
+                limit = min(limit, total_limit - total)
+                size = (
+                    info.file_size if info.file_size > limit else _member_size(archive, info, limit)
+                )
+                if size > limit:
+                    raise ModelFileError(
+                        f"{source}: member {info.filename[:60]!r} decompresses to more than "
+                        f"{limit} bytes, refusing a file of {len(data)} bytes (a zip bomb?)"
+                    )
+                total += size
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error) as exc:
+        raise ModelFileError(f"{source}: not a valid skops model file ({reason(exc)})") from None
+
+
 def load_model_bytes(data: bytes, source: str) -> MLPClassifier:
     """Load a model from the bytes of a model file; ``source`` names it in errors."""
+    check_archive(data, source)
     try:
         model = sio.loads(data, trusted=TRUSTED_TYPES)
     except sio.exceptions.UntrustedTypesFoundException as exc:
         raise ModelFileError(f"{source}: refusing to load untrusted types {exc}") from None
     except Exception as exc:  # skops raises many types on a damaged archive
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ModelFileError(f"{source}: not a valid skops model file ({reason})") from None
+        raise ModelFileError(f"{source}: not a valid skops model file ({reason(exc)})") from None
     if not isinstance(model, MLPClassifier):
         raise ModelFileError(f"{source}: holds a {type(model).__name__}, expected MLPClassifier")
     return model

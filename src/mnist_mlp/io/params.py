@@ -5,33 +5,110 @@ Each stage reads only its own section. Every key is checked against a schema of
 out-of-range value stops the stage with one line naming the param, the value and what
 was expected. Sections that feed a scikit-learn call are checked by scikit-learn itself
 (see :mod:`mnist_mlp.core.train` and :mod:`mnist_mlp.core.dataset`).
+
+The file is read as UTF-8 whatever the locale, and parsed by PyYAML's safe loader with a
+bound on what aliases may repeat: a YAML "billion laughs" is refused in one line instead of
+being expanded by whoever walks or prints the value.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import urllib.parse
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from mnist_mlp.errors import ParamsError
+from mnist_mlp.errors import ParamsError, brief, reason
 
 Check = Callable[[Any], bool]
 Schema = Mapping[str, tuple[Check, str]]
+
+
+# How many nodes all aliases of a document may repeat, counted as if expanded. A real
+# params.yaml uses none; a few anchors for shared values stay far below this.
+MAX_ALIASED_NODES = 1000
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], open_nodes: set[int]) -> int:
+    """Nodes under ``node`` (itself included), counting each alias as a full copy."""
+    if id(node) in sizes:
+        return sizes[id(node)]
+    if id(node) in open_nodes:
+        raise yaml.YAMLError("an alias refers to a node that contains it")
+    open_nodes.add(id(node))
+    children: list[yaml.Node] = []
+    if isinstance(node, yaml.SequenceNode):
+        children = node.value
+    elif isinstance(node, yaml.MappingNode):
+        children = [item for pair in node.value for item in pair]
+    size = 1 + sum(_expanded_size(child, sizes, open_nodes) for child in children)
+    open_nodes.discard(id(node))
+    sizes[id(node)] = size
+    return size
+
+
+def load_yaml(text: str) -> Any:
+    """``yaml.safe_load(text)``, refusing aliases that would repeat over MAX_ALIASED_NODES.
+
+    PyYAML builds each aliased value once and shares it, so loading a "billion laughs" is
+    cheap; the blow-up comes later, when a check or an error message walks the value.
+    The composed node graph is measured before anything is built from it.
+
+    Raises
+    ------
+    yaml.YAMLError
+        On a syntax error, a recursive alias, aliases repeating too many nodes, or
+        nesting deeper than Python's recursion limit.
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        sizes: dict[int, int] = {}
+        repeated = _expanded_size(node, sizes, set()) - len(sizes)
+    except RecursionError:
+        # PyYAML's composer recurses too: thousands of nested brackets end here.
+        raise yaml.YAMLError("nested too deeply") from None
+    else:
+        if repeated > MAX_ALIASED_NODES:
+            raise yaml.YAMLError(
+                f"aliases repeat {repeated} nodes, more than the limit of {MAX_ALIASED_NODES}"
+            )
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def read_yaml(path: str | os.PathLike[str]) -> Any:
+    """The YAML document in ``path``, read as UTF-8 with :func:`load_yaml`.
+
+    Raises
+    ------
+    ParamsError
+        Naming ``path``, if it cannot be read, is not UTF-8 or is not acceptable YAML.
+    """
+    try:
+        return load_yaml(Path(path).read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ParamsError(
+            f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})"
+        ) from None
+    except OSError as exc:
+        raise ParamsError(f"{path}: cannot read params ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path}: cannot read params ({reason(exc)})") from None
 
 
 def load_section(
     path: str | os.PathLike[str], section: str, schema: Schema | None = None
 ) -> dict[str, Any]:
     """Return the mapping under ``section`` in the YAML file ``path``, checked by ``schema``."""
-    try:
-        document = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        reason = str(exc).splitlines()[0]
-        raise ParamsError(f"{path}: cannot read params ({reason})") from None
+    document = read_yaml(path)
     if not isinstance(document, dict) or not isinstance(document.get(section), dict):
         raise ParamsError(f"{path}: expected a mapping under the top-level key '{section}'")
     if schema is not None:
@@ -39,20 +116,39 @@ def load_section(
     return document[section]
 
 
+def key_name(key: Any) -> str:
+    """A params key as written in messages: plain when a short string, else :func:`brief`."""
+    return key if isinstance(key, str) and len(key) <= 60 and key.isprintable() else brief(key)
+
+
 def check_section(
-    values: Mapping[str, Any], schema: Schema, section: str, path: str | os.PathLike[str]
+    values: Mapping[str, Any],
+    schema: Schema,
+    section: str,
+    path: str | os.PathLike[str],
+    *,
+    partial: bool = False,
 ) -> None:
-    """Raise :class:`ParamsError` on the first unknown, missing or invalid key."""
-    unknown = sorted(set(values) - set(schema))
+    """Raise :class:`ParamsError` on the first unknown, missing or invalid key.
+
+    ``partial=True`` lets keys be missing (a revision older than the key, whose users fall
+    back to the defaults); unknown and invalid keys are still refused.
+    """
+    # key=str: YAML keys need not be strings (`1: x`), and ints and strs do not sort.
+    unknown = sorted(set(values) - set(schema), key=str)
     if unknown:
         raise ParamsError(
-            f"{path}: unknown param {section}.{unknown[0]}; allowed: {', '.join(schema)}"
+            f"{path}: unknown param {section}.{key_name(unknown[0])}; allowed: {', '.join(schema)}"
         )
     for key, (check, expected) in schema.items():
         if key not in values:
+            if partial:
+                continue
             raise ParamsError(f"{path}: missing param {section}.{key} (expected {expected})")
         if not check(values[key]):
-            raise ParamsError(f"{path}: {section}.{key} = {values[key]!r}, expected {expected}")
+            raise ParamsError(
+                f"{path}: {section}.{key} = {brief(values[key])}, expected {expected}"
+            )
 
 
 def is_int(value: Any) -> bool:
@@ -76,6 +172,24 @@ def is_sha256(value: Any) -> bool:
     return isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value) is not None
 
 
+def is_file_name(value: Any) -> bool:
+    """A plain file name: no directory part, no NUL (which no file system accepts)."""
+    return (
+        isinstance(value, str)
+        and value not in ("", ".", "..")
+        and "/" not in value
+        and "\0" not in value
+    )
+
+
+def is_http_url(value: Any) -> bool:
+    """An ``http://`` or ``https://`` URL with a host."""
+    if not isinstance(value, str):
+        return False
+    parts = urllib.parse.urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 def is_file_list(value: Any) -> bool:
     return (
         isinstance(value, list)
@@ -84,7 +198,7 @@ def is_file_list(value: Any) -> bool:
             isinstance(item, dict)
             and set(item) == {"name", "sha256"}
             and isinstance(item["name"], str)
-            and "/" not in item["name"]
+            and is_file_name(item["name"])
             and is_sha256(item["sha256"])
             for item in value
         )
@@ -93,8 +207,8 @@ def is_file_list(value: Any) -> bool:
 
 FETCH_SCHEMA: Schema = {
     "mirrors": (
-        lambda v: isinstance(v, list) and all(isinstance(m, str) and m for m in v),
-        "a list of http(s) URL prefixes",
+        lambda v: isinstance(v, list) and all(is_http_url(m) for m in v),
+        "a list of http:// or https:// URL prefixes",
     ),
     "files": (
         is_file_list,
@@ -104,4 +218,5 @@ FETCH_SCHEMA: Schema = {
     "attempt_seconds": (positive_number, "seconds > 0"),
     "retries": (positive_int, "an int >= 1"),
     "retry_delay": (lambda v: is_number(v) and v >= 0, "seconds >= 0"),
+    "max_file_bytes": (positive_int, "an int > 0: the most bytes one file may have"),
 }

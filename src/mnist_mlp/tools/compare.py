@@ -23,11 +23,12 @@ from dvc.exceptions import DvcException
 from matplotlib.figure import Figure
 
 from mnist_mlp.cli import dvc_json, run_stage
-from mnist_mlp.core.visualize import draw_weight_grid, epoch_series
-from mnist_mlp.errors import PipelineError
+from mnist_mlp.core.visualize import VISUALIZE_SCHEMA, draw_weight_grid, epoch_series
+from mnist_mlp.errors import ParamsError, PipelineError, reason
 from mnist_mlp.io.files import csv_columns
 from mnist_mlp.io.images import save_figure
 from mnist_mlp.io.model_file import load_model_bytes
+from mnist_mlp.io.params import check_section, load_yaml
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ def load_run(name: str, rev: str | None, repo: str = ".") -> Run:
     ``rev=None`` reads the workspace.
     """
     try:
-        params = yaml.safe_load(dvc.api.read("params.yaml", repo=repo, rev=rev))
+        params = load_yaml(dvc.api.read("params.yaml", repo=repo, rev=rev, encoding="utf-8"))
         model = load_model_bytes(
             dvc.api.read(MODEL_PATH, repo=repo, rev=rev, mode="rb"), f"{MODEL_PATH}@{name}"
         )
@@ -107,6 +108,12 @@ def load_run(name: str, rev: str | None, repo: str = ".") -> Run:
         accuracy = csv_columns(dvc.api.read(ACCURACY_PATH, repo=repo, rev=rev))
     except (FileNotFoundError, DvcException) as exc:
         raise PipelineError(f"{name}: cannot read its outputs ({exc})") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ParamsError(f"params.yaml@{name}: cannot read params ({reason(exc)})") from None
+    grid = params.get("visualize", {}) if isinstance(params, dict) else None
+    if not isinstance(grid, dict):
+        raise ParamsError(f"params.yaml@{name}: expected a mapping under 'visualize'")
+    check_section(grid, VISUALIZE_SCHEMA, "visualize", f"params.yaml@{name}", partial=True)
     return Run(name, params, model.coefs_[0], loss, accuracy)
 
 

@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("libraries", nargs="+", type=Path, help="name-version/.../file.min.js")
     args = parser.parse_args(argv)
     libraries = {
-        path.parts[-4] if len(path.parts) >= 4 else path.name: path.read_text()
+        path.parts[-4] if len(path.parts) >= 4 else path.name: path.read_text(encoding="utf-8")
         for path in args.libraries
     }
     write_bytes(args.out, build_template(libraries).encode())

@@ -6,7 +6,8 @@ as data URIs, no script, stylesheet or font from the network). It shows the para
 metrics that differ from the baseline (``dvc params diff``, ``dvc metrics diff``), the
 loss and accuracy curves of both runs on one chart, their weight grids side by side and
 the current confusion matrix. A baseline without metrics (a first run) is reported as
-such. Every string that comes from params or metrics is escaped in the HTML.
+such. Every string that comes from params, metrics or the baseline's name is escaped, in
+the Markdown (which CI posts as a pull-request comment) as in the HTML.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import base64
 import html
 import json
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,24 +135,53 @@ def _file_name(title: str) -> str:
     return title.replace(" ", "_") + ".png"
 
 
+# Characters that Markdown (GitHub's) would read as markup in a table cell or a line of
+# text: code spans, emphasis, links and images, table cells, strikethrough.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]|~!])")
+
+
+def markdown_text(text: str) -> str:
+    """``text`` as literal Markdown: one line, markup characters escaped, HTML as entities.
+
+    Param values and revision names come from whoever wrote the branch, and CI posts the
+    report as a pull-request comment: a value must not open a link, an image, a code span,
+    raw HTML or a new table row.
+    """
+    one_line = " ".join(text.split())
+    return html.escape(_MARKDOWN_SPECIAL.sub(r"\\\1", one_line), quote=False)
+
+
+def markdown_code(text: str) -> str:
+    """``text`` as one Markdown code span, whatever backticks it holds (shown literally)."""
+    one_line = " ".join(text.split())
+    fence = "`" * (max((len(run) for run in re.findall("`+", one_line)), default=0) + 1)
+    padding = " " if one_line.startswith("`") or one_line.endswith("`") else ""
+    return f"{fence}{padding}{one_line}{padding}{fence}"
+
+
 def render_markdown(report: Report, image_dir: str) -> str:
-    """The report as GitHub-flavoured Markdown; images are links into ``image_dir``."""
+    """The report as GitHub-flavoured Markdown; images are links into ``image_dir``.
+
+    Every text that comes from params, metrics or the baseline's name is escaped with
+    :func:`markdown_text`, as :func:`render_html` escapes it for HTML.
+    """
 
     def cell(value: Any) -> str:
-        return format_value(value).replace("|", "\\|")
+        return markdown_text(format_value(value))
 
-    lines = [f"# Experiment report: workspace vs `{report.baseline}`", ""]
-    lines += [f"> {note}" for note in report.notes] + ([""] if report.notes else [])
+    baseline = markdown_text(report.baseline)
+    lines = [f"# Experiment report: workspace vs {markdown_code(report.baseline)}", ""]
+    lines += [f"> {markdown_text(note)}" for note in report.notes] + ([""] if report.notes else [])
     lines += [
         "## Metrics",
         "",
-        f"| metric | {report.baseline} | workspace | change |",
+        f"| metric | {baseline} | workspace | change |",
         "|---|---|---|---|",
     ]
     lines += [f"| {cell(n)} | {cell(o)} | {cell(w)} | {cell(d)} |" for n, o, w, d in report.metrics]
     lines += ["", "## Params changed", ""]
     if report.params:
-        lines += [f"| param | {report.baseline} | workspace |", "|---|---|---|"]
+        lines += [f"| param | {baseline} | workspace |", "|---|---|---|"]
         lines += [f"| {cell(n)} | {cell(o)} | {cell(w)} |" for n, o, w in report.params]
     else:
         lines.append("No param differs from the baseline.")
