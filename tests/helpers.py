@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import pytest
@@ -33,6 +34,38 @@ MNIST_NAMES = {
     "test_labels": "t10k-labels-idx1-ubyte.gz",
 }
 TINY_TRAIN, TINY_TEST = 300, 100
+# Names Debian and other distributions give the Chromium binary.
+CHROMIUM_NAMES = ("chromium", "chromium-browser")
+
+
+def under_ci() -> bool:
+    """Whether the suite runs under CI (``CI=true``, as CI services and ``.ci/run`` set it)."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def skip_unless_ci(reason: str) -> NoReturn:
+    """Skip the test with ``reason``; under CI fail instead, since CI must run it."""
+    if under_ci():
+        pytest.fail(f"{reason}; CI (CI=true) must run this test")
+    pytest.skip(reason)
+
+
+def full_mnist_mirror() -> str:
+    """``DATA_MIRROR``, resolved for a project in another directory; skip (or fail under CI)
+    when it is not set, since the full MNIST would otherwise come from the internet."""
+    mirror = os.environ.get("DATA_MIRROR")
+    if not mirror:
+        skip_unless_ci(
+            "DATA_MIRROR is not set: the full MNIST would have to come from the internet"
+        )
+    if mirror.startswith(("http://", "https://")):
+        return mirror
+    return str(Path(mirror).resolve())
+
+
+def find_chromium() -> str | None:
+    """The path of a Chromium binary on PATH, or None."""
+    return next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
 
 
 def write_idx_gz(path: Path, array: np.ndarray) -> Path:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import warnings
-from pathlib import Path
 
 import pytest
 import yaml
@@ -22,7 +20,7 @@ from mnist_mlp.model_file import load_model, model_bytes
 from mnist_mlp.params import load_section
 from mnist_mlp.threads import pinned_blas_threads
 from mnist_mlp.train import build_classifier
-from tests.helpers import PROJECT_ROOT, DvcProject, make_dvc_project
+from tests.helpers import PROJECT_ROOT, DvcProject, full_mnist_mirror, make_dvc_project
 from tests.test_pipeline import lock_outs, ran_stages
 
 pytestmark = [pytest.mark.mnist, pytest.mark.pipeline]
@@ -32,15 +30,7 @@ PUBLISHED_LOSS = {1: "0.32009978", 10: "0.04645355"}
 
 @pytest.fixture(scope="module")
 def mnist_project(tmp_path_factory: pytest.TempPathFactory) -> DvcProject:
-    mirror = os.environ.get("DATA_MIRROR")
-    if not mirror:
-        message = "DATA_MIRROR is not set: the full MNIST would have to come from the internet"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}; CI must run the seed-exact test")
-        pytest.skip(message)
-    if not mirror.startswith(("http://", "https://")):
-        mirror = str(Path(mirror).resolve())  # the project runs in another directory
-    project = make_dvc_project(tmp_path_factory.mktemp("mnist") / "project", mirror)
+    project = make_dvc_project(tmp_path_factory.mktemp("mnist") / "project", full_mnist_mirror())
     project.commit("project with the default params")
     project.dvc("repro")
     return project
