@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 
 from mnist_mlp.cli import dvc_json, run_stage
 from mnist_mlp.compare import Run, comparison_figure, load_run
 from mnist_mlp.errors import PipelineError
-from mnist_mlp.files import read_csv_columns, write_bytes
+from mnist_mlp.files import write_bytes
 from mnist_mlp.images import png_bytes, save_figure
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ def build_report(
     metrics_diff: dict[str, Any],
     baseline_run: Run | None,
     current_run: Run,
-    confusion: dict[str, list[str]],
+    confusion: pd.DataFrame,
 ) -> Report:
     """Assemble the report from the diffs, the two runs and the confusion data."""
     metrics = metrics_rows(metrics_diff)
@@ -124,7 +125,7 @@ def build_report(
     runs = [current_run] if baseline_run is None else [baseline_run, current_run]
     report.figures["curves and weights"] = comparison_figure(runs)
     report.figures["confusion matrix"] = confusion_figure(
-        [int(v) for v in confusion["actual"]], [int(v) for v in confusion["predicted"]]
+        confusion["actual"], confusion["predicted"]
     )
     return report
 
@@ -226,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         dvc_json("metrics", "diff", "--all", args.baseline),
         baseline_run,
         current,
-        read_csv_columns(CONFUSION_PATH),
+        pd.read_csv(CONFUSION_PATH),
     )
     write_report(report, args.out_dir)
     log.info("wrote %s and %s", args.out_dir / "report.md", args.out_dir / "report.html")
