@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -48,6 +49,17 @@ def skip_unless_ci(reason: str) -> NoReturn:
     if under_ci():
         pytest.fail(f"{reason}; CI (CI=true) must run this test")
     pytest.skip(reason)
+
+
+def readme_recipe() -> list[str]:
+    """The README's one-line ``dvc exp run`` for the example's current version, as words."""
+    lines = [
+        line.strip()
+        for line in (PROJECT_ROOT / "README.md").read_text().splitlines()
+        if line.strip().startswith("dvc exp run") and "train.max_iter=8" in line
+    ]
+    assert len(lines) == 1, f"expected one recipe line in README.md, found {lines}"
+    return shlex.split(lines[0], comments=True)
 
 
 def full_mnist_mirror() -> str:

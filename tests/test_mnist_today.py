@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import csv
 import json
-import shlex
 
 import numpy as np
 import pytest
 
-from tests.helpers import PROJECT_ROOT, DvcProject, full_mnist_mirror, make_dvc_project
+from tests.helpers import DvcProject, full_mnist_mirror, make_dvc_project, readme_recipe
 
 pytestmark = [pytest.mark.mnist, pytest.mark.pipeline]
 
@@ -32,17 +31,6 @@ TODAY_LOSS = [
     "0.05534985",
 ]
 TODAY_SCORES = ("Training set score: 0.986429", "Test set score: 0.953061")
-
-
-def readme_recipe() -> list[str]:
-    """The README's one-line command for today's version, split into words."""
-    lines = [
-        line.strip()
-        for line in (PROJECT_ROOT / "README.md").read_text().splitlines()
-        if line.strip().startswith("dvc exp run") and "train.max_iter=8" in line
-    ]
-    assert len(lines) == 1, f"expected one recipe line in README.md, found {lines}"
-    return shlex.split(lines[0], comments=True)
 
 
 @pytest.fixture(scope="module")
