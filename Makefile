@@ -17,9 +17,12 @@ help:  ## Show this help
 
 # uv (pinned and hash-checked in requirements-uv.lock) installs the same hash-checked lock
 # as pip, several times faster (docs/performance.md). pip is the fallback when uv cannot be
-# had, and `make venv INSTALLER=pip` forces it.
+# had, and `make venv INSTALLER=pip` forces it. uv leaves bytecode for Python to compile
+# and cache on first import; where PYTHONDONTWRITEBYTECODE forbids that cache, every
+# process would compile its imports again, so uv compiles everything up front instead.
 INSTALLER ?= uv
-UV_INSTALL := $(VENV)/bin/uv pip install --quiet --python $(PYTHON)
+UV_INSTALL := $(VENV)/bin/uv pip install --quiet --python $(PYTHON) \
+	$(if $(PYTHONDONTWRITEBYTECODE),--compile-bytecode)
 PIP_INSTALL := $(PYTHON) -m pip install --quiet
 $(INSTALLED): requirements.lock requirements-uv.lock pyproject.toml
 	python3 -m venv --clear $(VENV)

@@ -4,10 +4,12 @@
 project root, needs PyPI. Each build gets a fresh virtual environment and fresh, empty
 ``PIP_CACHE_DIR`` and ``UV_CACHE_DIR``; pip reads no configuration file, as on a fresh
 machine (``--machine-pip-config`` adds a pip build with this machine's pip configuration,
-which may point at local wheel mirrors). It prints a markdown table of each build's time,
-the first import of dvc, scikit-learn and matplotlib in the new environment (uv leaves the
-bytecode to be compiled then, pip compiles it while installing), and checks that every
-environment holds the same packages at the same versions.
+which may point at local wheel mirrors). Builds run without ``PYTHONDONTWRITEBYTECODE``,
+as on most machines, plus one uv build with it set (``make venv`` then has uv compile the
+bytecode up front, as pip always does). It prints a markdown table of each build's time
+and of the first and second import of dvc, scikit-learn and matplotlib in the new
+environment, and checks that every environment holds the same packages at the same
+versions.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.helpers import PROJECT_ROOT as ROOT
@@ -33,22 +36,41 @@ FIRST_IMPORT = "import dvc.cli, dvc.api, sklearn.neural_network, matplotlib.pypl
 PIP_CONFIG_VARIABLES = ("PIP_CONFIG_FILE", "PIP_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")
 
 
-def build_env(cache_dir: Path, machine_pip_config: bool) -> dict[str, str]:
-    """The environment of one build: empty caches under ``cache_dir``, pip config or not.
+@dataclass(frozen=True)
+class Variant:
+    """One way to build: the installer, and the parts of this machine's set-up it keeps."""
+
+    installer: str
+    machine_pip_config: bool = False
+    dont_write_bytecode: bool = False
+
+    @property
+    def label(self) -> str:
+        extras = ["this machine's pip config"] * self.machine_pip_config
+        extras += ["PYTHONDONTWRITEBYTECODE=1"] * self.dont_write_bytecode
+        return self.installer + (f" ({', '.join(extras)})" if extras else "")
+
+
+def build_env(cache_dir: Path, variant: Variant) -> dict[str, str]:
+    """The environment of one build: empty caches under ``cache_dir``.
 
     Parameters
     ----------
     cache_dir : Path
         A fresh directory; the pip and uv caches are created inside it.
-    machine_pip_config : bool
-        Keep this machine's pip configuration (files and ``PIP_*`` index variables).
+    variant : Variant
+        Whether to keep this machine's pip configuration (files and ``PIP_*`` index
+        variables) and to set ``PYTHONDONTWRITEBYTECODE``.
     """
     env = {**os.environ, "PIP_CACHE_DIR": str(cache_dir / "pip")}
     env["UV_CACHE_DIR"] = str(cache_dir / "uv")
-    if not machine_pip_config:
+    if not variant.machine_pip_config:
         for name in PIP_CONFIG_VARIABLES:
             env.pop(name, None)
         env["PIP_CONFIG_FILE"] = os.devnull
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if variant.dont_write_bytecode:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
 
@@ -90,14 +112,15 @@ def timed(command: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
-def measure(installer: str, machine_pip_config: bool, workdir: Path) -> tuple[float, float, Path]:
-    """Build a venv with ``installer`` from empty caches; time it and its first import."""
+def measure(variant: Variant, workdir: Path) -> tuple[float, float, float, Path]:
+    """Build a venv from empty caches; time it and the first two imports in it."""
     workdir.mkdir(parents=True)
-    env = build_env(workdir, machine_pip_config)
+    env = build_env(workdir, variant)
     venv = workdir / "venv"
-    seconds = timed(["make", "venv", f"VENV={venv}", f"INSTALLER={installer}"], env)
-    first_import = timed([str(venv / "bin/python"), "-c", FIRST_IMPORT], env)
-    return seconds, first_import, venv
+    seconds = timed(["make", "venv", f"VENV={venv}", f"INSTALLER={variant.installer}"], env)
+    first = timed([str(venv / "bin/python"), "-c", FIRST_IMPORT], env)
+    second = timed([str(venv / "bin/python"), "-c", FIRST_IMPORT], env)
+    return seconds, first, second, venv
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -106,41 +129,39 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--machine-pip-config", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    variants = [("uv", False), ("pip", False)]
+    pip = Variant("pip")
+    variants = [Variant("uv"), pip, Variant("uv", dont_write_bytecode=True)]
     if args.machine_pip_config:
-        variants.append(("pip", True))
-    times: dict[tuple[str, bool], list[float]] = {variant: [] for variant in variants}
-    imports: dict[tuple[str, bool], list[float]] = {variant: [] for variant in variants}
-    packages: dict[tuple[str, bool], dict[str, str]] = {}
+        variants.append(Variant("pip", machine_pip_config=True))
+    results: dict[Variant, list[tuple[float, float, float]]] = {v: [] for v in variants}
+    packages: dict[Variant, dict[str, str]] = {}
     with tempfile.TemporaryDirectory(prefix="venv-bench-") as tmp:
         for repeat in range(args.repeats):
-            for installer, machine in variants:
-                workdir = Path(tmp) / f"{installer}-{machine}-{repeat}"
-                seconds, first_import, venv = measure(installer, machine, workdir)
-                logger.info("%s (machine pip config: %s): %.1f s", installer, machine, seconds)
-                times[installer, machine].append(seconds)
-                imports[installer, machine].append(first_import)
-                packages[installer, machine] = installed_packages(venv)
-    pip_median = statistics.median(times["pip", False])
+            for number, variant in enumerate(variants):
+                *timings, venv = measure(variant, Path(tmp) / f"{number}-{repeat}")
+                logger.info("%s: %s", variant.label, ", ".join(f"{t:.1f} s" for t in timings))
+                results[variant].append(tuple(timings))
+                packages[variant] = installed_packages(venv)
+    pip_median = statistics.median(t[0] for t in results[pip])
     rows = [
-        "| build | make venv, s (each run) | median s | pip / this | first import, s |",
-        "| --- | --- | --- | --- | --- |",
+        "| build | make venv, s (each run) | median s | pip / this "
+        "| 1st import, s | 2nd import, s |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
-    for installer, machine in variants:
-        label = installer + (" (this machine's pip config)" if machine else "")
-        median = statistics.median(times[installer, machine])
-        each = ", ".join(f"{t:.1f}" for t in times[installer, machine])
-        first = statistics.median(imports[installer, machine])
+    for variant in variants:
+        builds, firsts, seconds = zip(*results[variant], strict=True)
+        median = statistics.median(builds)
         rows.append(
-            f"| {label} | {each} | {median:.1f} | {pip_median / median:.1f} × | {first:.1f} |"
+            f"| {variant.label} | {', '.join(f'{t:.1f}' for t in builds)} | {median:.1f} "
+            f"| {pip_median / median:.1f} × | {statistics.median(firsts):.1f} "
+            f"| {statistics.median(seconds):.1f} |"
         )
     sys.stdout.write("\n".join(rows) + "\n\n")
-    reference = packages["pip", False]
     for variant, found in packages.items():
-        differences = package_differences(reference, found)
+        differences = package_differences(packages[pip], found)
         if differences:
-            sys.exit(f"{variant[0]} built other packages than pip: " + "; ".join(differences))
-    count = len(reference.keys() - INSTALLER_PACKAGES)
+            sys.exit(f"{variant.label} built other packages than pip: " + "; ".join(differences))
+    count = len(packages[pip].keys() - INSTALLER_PACKAGES)
     sys.stdout.write(f"Every build holds the same {count} packages at the same versions.\n")
 
 
