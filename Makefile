@@ -3,10 +3,10 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 # Stage commands run `python` and `dvc`: use the project's environment for them.
-export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv repro verify test report bench sweep compare lint format lock plots-template clean
+.PHONY: help venv repro verify test check report bench sweep compare lint format lock plots-template clean
 
 # `make sweep SWEEP="-S train.alpha=0.0001,0.001 -S train.max_iter=10,20" JOBS=2`
 SWEEP ?= -S 'train.hidden_layer_sizes=[50],[100]' -S train.learning_rate_init=0.1,0.2
@@ -16,10 +16,24 @@ help:  ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 # How .venv/ is built. `make venv` runs it under a lock, into an empty .venv/.
+# uv (pinned and hash-checked in requirements-uv.lock) installs the same hash-checked lock
+# as pip, several times faster (docs/performance.md). pip is the fallback when uv cannot be
+# had, and `make venv INSTALLER=pip` forces it. uv leaves bytecode for Python to compile
+# and cache on first import; where PYTHONDONTWRITEBYTECODE forbids that cache, every
+# process would compile its imports again, so uv compiles everything up front instead.
+INSTALLER ?= uv
+UV_INSTALL := $(VENV)/bin/uv pip install --quiet --python $(PYTHON) \
+	$(if $(PYTHONDONTWRITEBYTECODE),--compile-bytecode)
+PIP_INSTALL := $(PYTHON) -m pip install --quiet
 define VENV_BUILD
 python3 -m venv $(VENV)
-$(PYTHON) -m pip install --quiet --require-hashes --no-deps -r requirements.lock
-$(PYTHON) -m pip install --quiet --no-deps --no-build-isolation --editable .
+if [ "$(INSTALLER)" = uv ] && $(PIP_INSTALL) --require-hashes -r requirements-uv.lock; then \
+	$(UV_INSTALL) --require-hashes --no-deps -r requirements.lock \
+	&& $(UV_INSTALL) --no-deps --no-build-isolation --editable . ; \
+else \
+	$(PIP_INSTALL) --require-hashes --no-deps -r requirements.lock \
+	&& $(PIP_INSTALL) --no-deps --no-build-isolation --editable . ; \
+fi
 endef
 
 # Two makes started at once (`make repro & make test`) must not both install into .venv/:
@@ -30,16 +44,16 @@ endef
 PYFLOCK := python3 -c 'import fcntl, subprocess, sys; lock = open(sys.argv[1], "a"); fcntl.flock(lock, fcntl.LOCK_EX); sys.exit(subprocess.call(sys.argv[2:]))'
 FLOCK := $(or $(shell command -v flock 2>/dev/null),$(PYFLOCK))
 ifdef VENV_LOCKED
-$(INSTALLED): requirements.lock pyproject.toml
+$(INSTALLED): requirements.lock requirements-uv.lock pyproject.toml
 	rm -rf $(VENV)
 	$(VENV_BUILD)
 	touch $@
 else
-$(INSTALLED): requirements.lock pyproject.toml
+$(INSTALLED): requirements.lock requirements-uv.lock pyproject.toml
 	$(FLOCK) $(VENV).lock $(MAKE) --no-print-directory VENV_LOCKED=1 $@
 endif
 
-venv: $(INSTALLED)  ## Create .venv/ from the lock file
+venv: $(INSTALLED)  ## Create .venv/ from the lock file (uv, or INSTALLER=pip)
 
 repro: $(INSTALLED)  ## Create .venv/ if needed, then run the pipeline (dvc repro)
 	dvc repro
@@ -47,15 +61,12 @@ repro: $(INSTALLED)  ## Create .venv/ if needed, then run the pipeline (dvc repr
 verify: $(INSTALLED)  ## Rehash what dvc.lock records (cache and workspace); list repairs
 	python -m mnist_mlp.tools.verify
 
-# The browser tests open pages in Debian's headless Chromium.
-CHROMIUM := /usr/bin/chromium
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-$(CHROMIUM):
-	$(SUDO) apt-get update -qq
-	$(SUDO) apt-get install -y -qq chromium
-
-test: $(INSTALLED) $(CHROMIUM)  ## Create .venv/ (and install chromium) if needed, run all tests
+# The browser tests skip without Chromium (Debian's `chromium`), except under CI=true.
+test: $(INSTALLED)  ## Create .venv/ if needed, run all tests
 	pytest
+
+check: $(INSTALLED) lint  ## Fast loop: unit tests (no dvc runs, full MNIST or browser) and lint
+	pytest -q -m "not pipeline and not mnist and not browser"
 
 MNIST ?= $(DATA_MIRROR)
 bench: $(INSTALLED)  ## Time the pipeline against the plain example (MNIST=dir of the .gz files)
@@ -71,9 +82,10 @@ sweep: $(INSTALLED)  ## Queue a grid (SWEEP="-S ...") and run it with JOBS worke
 compare: $(INSTALLED)  ## Draw this commit's experiments side by side (dvc_plots/compare.png)
 	python -m mnist_mlp.tools.compare $(RUNS)
 
-lint: $(INSTALLED)  ## Check style with ruff
+lint: $(INSTALLED)  ## Check style with ruff and types with mypy (src/, stages/)
 	ruff check src stages tests benchmarks
 	ruff format --check src stages tests benchmarks
+	mypy
 
 format: $(INSTALLED)  ## Format with ruff
 	ruff format src stages tests benchmarks

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.core.dataset import ARRAY_NAMES, FEATURES_SCHEMA
-from mnist_mlp.core.evaluate import CONFUSION_HEADER, PER_CLASS_HEADER, check_model, evaluate
-from mnist_mlp.io.files import load_arrays, write_csv, write_json
+from mnist_mlp.core.evaluate import check_model, evaluate
+from mnist_mlp.io.files import load_arrays, write_json, write_table
 from mnist_mlp.io.guard import snapshot, unchanged
 from mnist_mlp.io.model_file import load_model
 from mnist_mlp.io.params import load_section
@@ -46,8 +46,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     with unchanged(read):
         write_json(args.metrics, metrics)
-        write_csv(args.per_class, PER_CLASS_HEADER, per_class)
-        write_csv(args.confusion, CONFUSION_HEADER, confusion)
+        write_table(args.per_class, per_class)
+        write_table(args.confusion, confusion)
     log.info("Training set score: %f", metrics["train_score"])
     log.info("Test set score: %f", metrics["test_score"])
 

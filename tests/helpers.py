@@ -9,6 +9,7 @@ import os
 import platform
 import queue
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -16,8 +17,10 @@ import threading
 import time
 import warnings
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
+import pandas as pd
 import psutil
 import pytest
 import yaml
@@ -52,6 +55,51 @@ STAGES = tuple(DVC_STAGES)
 def this_machine_pin() -> KernelPin:
     """What the stages pin on this machine, in this environment."""
     return plan_pin(os.environ, platform.machine(), cpu_flags())
+
+
+# Names Debian and other distributions give the Chromium binary.
+CHROMIUM_NAMES = ("chromium", "chromium-browser")
+
+
+def under_ci() -> bool:
+    """Whether the suite runs under CI (``CI=true``, as CI services and ``.ci/run`` set it)."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def skip_unless_ci(reason: str) -> NoReturn:
+    """Skip the test with ``reason``; under CI fail instead, since CI must run it."""
+    if under_ci():
+        pytest.fail(f"{reason}; CI (CI=true) must run this test")
+    pytest.skip(reason)
+
+
+def readme_recipe() -> list[str]:
+    """The README's one-line ``dvc exp run`` for the example's current version, as words."""
+    lines = [
+        line.strip()
+        for line in (PROJECT_ROOT / "README.md").read_text().splitlines()
+        if line.strip().startswith("dvc exp run") and "train.max_iter=8" in line
+    ]
+    assert len(lines) == 1, f"expected one recipe line in README.md, found {lines}"
+    return shlex.split(lines[0], comments=True)
+
+
+def full_mnist_mirror() -> str:
+    """``DATA_MIRROR``, resolved for a project in another directory; skip (or fail under CI)
+    when it is not set, since the full MNIST would otherwise come from the internet."""
+    mirror = os.environ.get("DATA_MIRROR")
+    if not mirror:
+        skip_unless_ci(
+            "DATA_MIRROR is not set: the full MNIST would have to come from the internet"
+        )
+    if mirror.startswith(("http://", "https://")):
+        return mirror
+    return str(Path(mirror).resolve())
+
+
+def find_chromium() -> str | None:
+    """The path of a Chromium binary on PATH, or None."""
+    return next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
 
 
 def write_idx_gz(path: Path, array: np.ndarray) -> Path:
@@ -216,8 +264,10 @@ def fake_run(name: str, hidden: list[int], rate: float) -> Run:
         "train": {"hidden_layer_sizes": hidden, "learning_rate_init": rate, "alpha": 0.0001},
         "visualize": {"rows": 2, "cols": 2, "neurons": None, "scale": 0.5, "cmap": "gray"},
     }
-    curves = {"epoch": [1.0, 2.0], "loss": [0.5, 0.3]}
-    accuracy = {"epoch": [1.0, 2.0], "train_accuracy": [0.8, 0.9], "test_accuracy": [0.7, 0.8]}
+    curves = pd.DataFrame({"epoch": [1, 2], "loss": [0.5, 0.3]})
+    accuracy = pd.DataFrame(
+        {"epoch": [1, 2], "train_accuracy": [0.8, 0.9], "test_accuracy": [0.7, 0.8]}
+    )
     first_layer = np.random.default_rng(0).normal(size=(784, hidden[0]))
     return Run(name, params, first_layer, curves, accuracy)
 

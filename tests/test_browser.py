@@ -4,9 +4,7 @@ the inlined libraries or images (so a blank page cannot pass)."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.helpers import DvcProject
+from tests.helpers import CHROMIUM_NAMES, DvcProject, find_chromium, skip_unless_ci
 
 pytestmark = [pytest.mark.browser, pytest.mark.pipeline]
 
@@ -33,12 +31,12 @@ OFFLINE_FLAGS = [
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    path = shutil.which("chromium")
+    path = find_chromium()
     if path is None:
-        message = "chromium is not installed (make test installs Debian's chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_unless_ci(
+            f"no Chromium found on PATH (looked for {', '.join(CHROMIUM_NAMES)}); "
+            "`apt-get install chromium` to run the browser tests"
+        )
     return path
 
 

@@ -34,16 +34,19 @@ def test_scores_are_mean_accuracy_as_model_score(result) -> None:
     assert set(metrics) == {"train_score", "test_score", "test_precision", "test_recall", "test_f1"}
 
 
-def test_per_class_rows(result) -> None:
-    model, _, y, (_, per_class, _) = result
-    assert [row[0] for row in per_class] == list(model.classes_)
-    assert sum(row[4] for row in per_class) == len(y)
-    assert all(0 <= value <= 1 for row in per_class for value in row[1:4])
+def test_per_class_table(result) -> None:
+    model, _, y, (metrics, per_class, _) = result
+    assert list(per_class.columns) == ["class", "precision", "recall", "f1", "support"]
+    assert per_class["class"].tolist() == model.classes_.tolist()
+    assert per_class["support"].sum() == len(y)
+    assert per_class[["precision", "recall", "f1"]].stack().between(0, 1).all()
+    assert per_class["recall"].mean() == pytest.approx(metrics["test_recall"])
 
 
 def test_confusion_pairs_rebuild_the_confusion_matrix(result) -> None:
     model, X, y, (_, _, confusion) = result
-    actual, predicted = np.array(confusion).T
+    assert list(confusion.columns) == ["actual", "predicted"]
     np.testing.assert_array_equal(
-        confusion_matrix(actual, predicted), confusion_matrix(y, model.predict(X))
+        confusion_matrix(confusion["actual"], confusion["predicted"]),
+        confusion_matrix(y, model.predict(X)),
     )

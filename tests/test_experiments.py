@@ -30,16 +30,19 @@ def test_comparison_figure_labels_runs_by_what_differs() -> None:
     assert len(loss_ax.lines) == len(accuracy_ax.lines) == 2
 
 
-def test_experiment_revisions_from_exp_show_json() -> None:
+def test_experiment_revisions_from_exp_show_rows() -> None:
+    """Rows as ``dvc.api.exp_show()`` returns them (workspace, baseline, experiments)."""
     exp_show = [
-        {"rev": "workspace", "name": None, "experiments": None},
-        {
-            "rev": "a" * 40,
-            "name": "main",
-            "experiments": [{"revs": [{"rev": "b" * 40, "name": "exp-1"}]}],
-        },
+        {"Experiment": None, "rev": "workspace", "typ": "baseline", "test_score": 0.97},
+        {"Experiment": None, "rev": "main", "typ": "baseline", "test_score": 0.97},
+        {"Experiment": "exp-1", "rev": "a7065a6", "typ": "branch_base", "test_score": 0.98},
+        {"Experiment": "exp-2", "rev": "b7065a6", "typ": "branch_commit", "test_score": 0.9},
     ]
-    assert experiment_revisions(exp_show) == {"main": "a" * 40, "exp-1": "b" * 40}
+    assert experiment_revisions(exp_show) == {
+        "main": "main",
+        "exp-1": "a7065a6",
+        "exp-2": "b7065a6",
+    }
 
 
 def test_queue_status_table_is_parsed() -> None:

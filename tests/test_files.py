@@ -5,9 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from mnist_mlp.io.files import atomic_directory, atomic_path, load_arrays, save_arrays, write_json
+from mnist_mlp.io.files import (
+    atomic_directory,
+    atomic_path,
+    load_arrays,
+    save_arrays,
+    write_csv,
+    write_json,
+    write_table,
+)
 
 
 def test_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Path) -> None:
@@ -42,3 +51,15 @@ def test_arrays_round_trip_and_replace_the_directory(tmp_path: Path) -> None:
 def test_json_is_stable(tmp_path: Path) -> None:
     write_json(tmp_path / "a.json", {"b": 1, "a": 0.5})
     assert (tmp_path / "a.json").read_text() == '{\n  "a": 0.5,\n  "b": 1\n}\n'
+
+
+def test_tables_write_floats_as_their_shortest_repr(tmp_path: Path) -> None:
+    """per_class.csv is a DVC-tracked output: its bytes are those of Python's csv module,
+    whatever wrote it (the committed dvc.lock records them)."""
+    values = np.random.default_rng(0).random(1000).tolist() + [0.97, 1 / 3, 1.0, 0.0, 1e-17]
+    table = pd.DataFrame({"class": range(len(values)), "precision": values})
+    write_table(tmp_path / "pandas.csv", table)
+    write_csv(tmp_path / "csv.csv", ["class", "precision"], enumerate(values))
+    written = (tmp_path / "pandas.csv").read_bytes()
+    assert written == (tmp_path / "csv.csv").read_bytes()
+    assert written.splitlines()[:2] == [b"class,precision", f"0,{values[0]!r}".encode()]

@@ -32,6 +32,7 @@ def project(tmp_path: Path) -> Path:
     shutil.copy2(PROJECT_ROOT / "Makefile", tmp_path)
     (tmp_path / "requirements.lock").touch()
     (tmp_path / "pyproject.toml").touch()
+    (tmp_path / "requirements-uv.lock").touch()
     (tmp_path / "build.sh").write_text(FAKE_BUILD)
     return tmp_path
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import platform
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -20,6 +18,7 @@ import yaml
 from tests.helpers import (
     PROJECT_ROOT,
     DvcProject,
+    full_mnist_mirror,
     lock_outs,
     make_dvc_project,
     ran_stages,
@@ -33,15 +32,7 @@ PUBLISHED_LOSS = {1: "0.32009978", 10: "0.04645355"}
 
 @pytest.fixture(scope="module")
 def mnist_project(tmp_path_factory: pytest.TempPathFactory) -> DvcProject:
-    mirror = os.environ.get("DATA_MIRROR")
-    if not mirror:
-        message = "DATA_MIRROR is not set: the full MNIST would have to come from the internet"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}; CI must run the seed-exact test")
-        pytest.skip(message)
-    if not mirror.startswith(("http://", "https://")):
-        mirror = str(Path(mirror).resolve())  # the project runs in another directory
-    project = make_dvc_project(tmp_path_factory.mktemp("mnist") / "project", mirror)
+    project = make_dvc_project(tmp_path_factory.mktemp("mnist") / "project", full_mnist_mirror())
     project.commit("project with the default params")
     project.dvc("repro")
     return project

@@ -7,12 +7,13 @@ import re
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from mnist_mlp.tools.report import build_report, format_value, render_html, render_markdown
 from tests.helpers import DvcProject, fake_run
 
-CONFUSION = {"actual": ["0", "1", "1", "2"], "predicted": ["0", "1", "2", "2"]}
+CONFUSION = pd.DataFrame({"actual": [0, 1, 1, 2], "predicted": [0, 1, 2, 2]})
 METRICS_DIFF = {
     "reports/metrics.json": {
         "test_score": {"old": 0.97, "new": 0.9716, "diff": 0.0016},

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+import pandas as pd
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 from sklearn.neural_network import MLPClassifier
 
 from mnist_mlp.core.dataset import to_features
 from mnist_mlp.errors import ModelFileError, brief
 from mnist_mlp.kernels import pinned_blas_threads
-
-PER_CLASS_HEADER = ("class", "precision", "recall", "f1", "support")
-CONFUSION_HEADER = ("actual", "predicted")
 
 
 def check_model(model: MLPClassifier, n_features: int, y_train: np.ndarray, source: str) -> None:
@@ -68,7 +64,7 @@ def evaluate(
     pixels_test: np.ndarray,
     y_test: np.ndarray,
     dtype: str = "float64",
-) -> tuple[dict[str, float], list[tuple[Any, ...]], list[tuple[int, int]]]:
+) -> tuple[dict[str, float], pd.DataFrame, pd.DataFrame]:
     """Score ``model`` as the example does (mean accuracy, ``model.score``) and per class.
 
     Parameters
@@ -81,12 +77,22 @@ def evaluate(
     metrics : dict
         ``train_score`` and ``test_score``, plus the test set's macro-averaged
         ``test_precision``, ``test_recall`` and ``test_f1``.
-    per_class : list of (class, precision, recall, f1, support) on the test set
-    confusion : list of (actual, predicted), one per test sample, for a DVC confusion plot
+    per_class : DataFrame with columns class, precision, recall, f1, support (test set)
+    confusion : DataFrame with columns actual, predicted, one row per test sample, for a
+        DVC confusion plot
     """
     predicted = predict(model, pixels_test, dtype)
     precision, recall, f1, support = precision_recall_fscore_support(
         y_test, predicted, labels=model.classes_, zero_division=0
+    )
+    per_class = pd.DataFrame(
+        {
+            "class": model.classes_.astype(int),
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+            "support": support,
+        }
     )
     metrics = {
         "train_score": float(accuracy_score(y_train, predict(model, pixels_train, dtype))),
@@ -95,9 +101,5 @@ def evaluate(
         "test_recall": float(recall.mean()),
         "test_f1": float(f1.mean()),
     }
-    per_class = [
-        (int(label), float(p), float(r), float(f), int(s))
-        for label, p, r, f, s in zip(model.classes_, precision, recall, f1, support, strict=True)
-    ]
-    confusion = [(int(a), int(p)) for a, p in zip(y_test, predicted, strict=True)]
+    confusion = pd.DataFrame({"actual": y_test.astype(int), "predicted": predicted.astype(int)})
     return metrics, per_class, confusion

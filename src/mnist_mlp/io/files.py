@@ -16,9 +16,12 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Readable(Protocol):
@@ -89,6 +92,16 @@ def write_csv(
         writer = csv.writer(stream, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
+
+
+def write_table(path: str | os.PathLike[str], table: pd.DataFrame) -> None:
+    """Write ``table`` as CSV with a header row and no index, atomically.
+
+    Floats are written as Python's ``repr`` (the shortest text that reads back as the same
+    float), exactly as :func:`write_csv` writes them, so the bytes DVC hashes do not depend
+    on which of the two wrote a file.
+    """
+    write_bytes(path, table.to_csv(index=False, lineterminator="\n").encode())
 
 
 def csv_columns(text: str) -> dict[str, list[str]]:

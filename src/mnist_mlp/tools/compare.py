@@ -2,7 +2,7 @@
 
 ``python -m mnist_mlp.tools.compare [NAME_OR_REV ...] --out dvc_plots/compare.png``. With no
 arguments it compares the current commit with all of its experiments (as listed by
-``dvc exp show``). Each run is labelled by the params that differ between the runs.
+``dvc.api.exp_show``). Each run is labelled by the params that differ between the runs.
 Everything is read from git and the DVC cache at each revision, so the workspace does
 not need to hold any of the runs.
 """
@@ -18,14 +18,14 @@ from typing import Any
 
 import dvc.api
 import numpy as np
+import pandas as pd
 import yaml
 from dvc.exceptions import DvcException
 from matplotlib.figure import Figure
 
-from mnist_mlp.cli import dvc_json, run_stage
+from mnist_mlp.cli import run_stage
 from mnist_mlp.core.visualize import VISUALIZE_SCHEMA, draw_weight_grid, epoch_series
 from mnist_mlp.errors import ParamsError, PipelineError, reason
-from mnist_mlp.io.files import csv_columns
 from mnist_mlp.io.images import save_figure
 from mnist_mlp.io.model_file import load_model_bytes
 from mnist_mlp.io.params import check_section, load_yaml
@@ -45,8 +45,8 @@ class Run:
     name: str
     params: dict[str, Any]
     first_layer: np.ndarray
-    loss: dict[str, list[str]]
-    accuracy: dict[str, list[str]]
+    loss: pd.DataFrame
+    accuracy: pd.DataFrame
 
 
 def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -104,8 +104,10 @@ def load_run(name: str, rev: str | None, repo: str = ".") -> Run:
         model = load_model_bytes(
             dvc.api.read(MODEL_PATH, repo=repo, rev=rev, mode="rb"), f"{MODEL_PATH}@{name}"
         )
-        loss = csv_columns(dvc.api.read(LOSS_PATH, repo=repo, rev=rev))
-        accuracy = csv_columns(dvc.api.read(ACCURACY_PATH, repo=repo, rev=rev))
+        with dvc.api.open(LOSS_PATH, repo=repo, rev=rev) as stream:
+            loss = pd.read_csv(stream)
+        with dvc.api.open(ACCURACY_PATH, repo=repo, rev=rev) as stream:
+            accuracy = pd.read_csv(stream)
     except (FileNotFoundError, DvcException) as exc:
         raise PipelineError(f"{name}: cannot read its outputs ({exc})") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -118,16 +120,13 @@ def load_run(name: str, rev: str | None, repo: str = ".") -> Run:
 
 
 def experiment_revisions(exp_show: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-    """``{name: sha}`` of each baseline commit and its experiments in ``dvc exp show --json``."""
-    revisions = {}
-    for baseline in exp_show:
-        if baseline["rev"] == "workspace":
-            continue
-        revisions[baseline.get("name") or baseline["rev"][:7]] = baseline["rev"]
-        for experiment in baseline.get("experiments") or []:
-            for rev in experiment["revs"]:
-                revisions[rev.get("name") or rev["rev"][:7]] = rev["rev"]
-    return revisions
+    """``{name: rev}`` of each baseline and experiment in the rows of ``dvc.api.exp_show()``.
+
+    An experiment is named by its name, a baseline by its branch (or short commit).
+    """
+    rows = pd.DataFrame(exp_show, columns=["Experiment", "rev"])
+    rows = rows[rows["rev"] != "workspace"]
+    return dict(zip(rows["Experiment"].fillna(rows["rev"]), rows["rev"], strict=True))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -135,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("runs", nargs="*", help="experiment names or git revisions")
     parser.add_argument("--out", default="dvc_plots/compare.png", help="output PNG")
     args = parser.parse_args(argv)
-    known = experiment_revisions(dvc_json("exp", "show"))
+    known = experiment_revisions(dvc.api.exp_show())
     names = args.runs or list(known)
     runs = [load_run(name, known.get(name, name)) for name in names]
     save_figure(args.out, comparison_figure(runs))

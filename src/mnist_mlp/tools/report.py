@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 
 from mnist_mlp.cli import dvc_json, run_stage
 from mnist_mlp.errors import PipelineError
-from mnist_mlp.io.files import read_csv_columns, write_bytes
+from mnist_mlp.io.files import write_bytes
 from mnist_mlp.io.images import png_bytes, save_figure
 from mnist_mlp.tools.compare import Run, comparison_figure, load_run
 
@@ -106,7 +107,7 @@ def build_report(
     metrics_diff: dict[str, Any],
     baseline_run: Run | None,
     current_run: Run,
-    confusion: dict[str, list[str]],
+    confusion: pd.DataFrame,
 ) -> Report:
     """Assemble the report from the diffs, the two runs and the confusion data."""
     metrics = metrics_rows(metrics_diff)
@@ -126,7 +127,7 @@ def build_report(
     runs = [current_run] if baseline_run is None else [baseline_run, current_run]
     report.figures["curves and weights"] = comparison_figure(runs)
     report.figures["confusion matrix"] = confusion_figure(
-        [int(v) for v in confusion["actual"]], [int(v) for v in confusion["predicted"]]
+        confusion["actual"], confusion["predicted"]
     )
     return report
 
@@ -257,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         dvc_json("metrics", "diff", "--all", args.baseline),
         baseline_run,
         current,
-        read_csv_columns(CONFUSION_PATH),
+        pd.read_csv(CONFUSION_PATH),
     )
     write_report(report, args.out_dir)
     log.info("wrote %s and %s", args.out_dir / "report.md", args.out_dir / "report.html")
