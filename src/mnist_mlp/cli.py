@@ -37,12 +37,16 @@ def _raise_interrupted(signum: int, frame: object) -> None:
     raise Interrupted(signum)
 
 
-def argument_parser(description: str | None) -> argparse.ArgumentParser:
-    """An argument parser with the ``--params`` option every stage takes."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument(
-        "--params", default="params.yaml", help="params file (default: %(default)s)"
-    )
+def argument_parser(doc: str | None, *, params: bool = True) -> argparse.ArgumentParser:
+    """An argument parser described by the first paragraph of the module's ``doc``.
+
+    Stages also take ``--params`` (``params=True``); tools that read no params do not.
+    """
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0] or None)
+    if params:
+        parser.add_argument(
+            "--params", default="params.yaml", help="params file (default: %(default)s)"
+        )
     return parser
 
 

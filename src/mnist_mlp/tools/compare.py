@@ -9,7 +9,6 @@ not need to hold any of the runs.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -23,7 +22,7 @@ import yaml
 from dvc.exceptions import DvcException
 from matplotlib.figure import Figure
 
-from mnist_mlp.cli import run_stage
+from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.core.visualize import VISUALIZE_SCHEMA, draw_weight_grid, epoch_series
 from mnist_mlp.errors import ParamsError, PipelineError, reason
 from mnist_mlp.io.images import save_figure
@@ -130,7 +129,7 @@ def experiment_revisions(exp_show: Sequence[Mapping[str, Any]]) -> dict[str, str
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argument_parser(__doc__, params=False)
     parser.add_argument("runs", nargs="*", help="experiment names or git revisions")
     parser.add_argument("--out", default="dvc_plots/compare.png", help="output PNG")
     args = parser.parse_args(argv)

@@ -10,10 +10,10 @@ out DVC's ``{scripts}`` placeholder, where those CDN tags would go. ``.dvc/confi
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from mnist_mlp.cli import argument_parser
 from mnist_mlp.io.files import write_bytes
 
 PAGE = """<!DOCTYPE html>
@@ -46,7 +46,7 @@ def build_template(libraries: dict[str, str]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argument_parser(__doc__, params=False)
     parser.add_argument("out", type=Path)
     parser.add_argument("libraries", nargs="+", type=Path, help="name-version/.../file.min.js")
     args = parser.parse_args(argv)

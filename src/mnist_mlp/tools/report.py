@@ -12,7 +12,6 @@ the Markdown (which CI posts as a pull-request comment) as in the HTML.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import html
 import json
@@ -27,7 +26,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from mnist_mlp.cli import dvc_json, run_stage
+from mnist_mlp.cli import argument_parser, dvc_json, run_stage
 from mnist_mlp.errors import PipelineError
 from mnist_mlp.io.files import write_bytes
 from mnist_mlp.io.images import png_bytes, save_figure
@@ -242,7 +241,7 @@ def write_report(report: Report, out_dir: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argument_parser(__doc__, params=False)
     parser.add_argument("--baseline", default="main", help="git revision (default: main)")
     parser.add_argument("--out-dir", default="reports", type=Path)
     args = parser.parse_args(argv)

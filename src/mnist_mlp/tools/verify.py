@@ -12,7 +12,6 @@ the command that repairs it. Exit status 1 if anything is listed.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import logging
@@ -23,7 +22,7 @@ from pathlib import Path
 
 from dvc.repo import Repo
 
-from mnist_mlp.cli import run_stage
+from mnist_mlp.cli import argument_parser, run_stage
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +100,7 @@ def find_damage(root: str | os.PathLike[str]) -> list[Damage]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argument_parser(__doc__, params=False)
     parser.add_argument("--repo", default=".", help="DVC repository (default: %(default)s)")
     args = parser.parse_args(argv)
     damage = find_damage(args.repo)
