@@ -9,8 +9,10 @@ not need to hold any of the runs.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,15 +28,12 @@ from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.core.visualize import VISUALIZE_SCHEMA, draw_weight_grid, epoch_series
 from mnist_mlp.errors import ParamsError, PipelineError, reason
 from mnist_mlp.io.images import save_figure
-from mnist_mlp.io.model_file import load_model_bytes
 from mnist_mlp.io.params import check_section, load_yaml
+from mnist_mlp.io.pipeline import stage_arguments
 
 log = logging.getLogger(__name__)
 
 COMPARED_SECTIONS = ("split", "train", "visualize")
-MODEL_PATH = "models/mlp.skops"
-LOSS_PATH = "reports/loss.csv"
-ACCURACY_PATH = "reports/accuracy.csv"
 
 
 @dataclass
@@ -93,19 +92,33 @@ def comparison_figure(runs: Sequence[Run]) -> Figure:
     return figure
 
 
-def load_run(name: str, rev: str | None, repo: str = ".") -> Run:
-    """Read one run's params, model and curves from git and the DVC cache at ``rev``.
+@dataclass(frozen=True)
+class RunFiles:
+    """Where a run's first layer and curves are: where ``dvc.yaml``'s train stage writes them."""
+
+    first_layer: str
+    loss: str
+    accuracy: str
+
+    @classmethod
+    def from_dvc_yaml(cls, dvc_yaml: str | os.PathLike[str] = "dvc.yaml") -> RunFiles:
+        train = stage_arguments("train", dvc_yaml)
+        return cls(train["--first-layer"], train["--loss"], train["--accuracy"])
+
+
+def load_run(name: str, rev: str | None, files: RunFiles, repo: str = ".") -> Run:
+    """Read one run's params, first layer and curves from git and the DVC cache at ``rev``.
 
     ``rev=None`` reads the workspace.
     """
     try:
         params = load_yaml(dvc.api.read("params.yaml", repo=repo, rev=rev, encoding="utf-8"))
-        model = load_model_bytes(
-            dvc.api.read(MODEL_PATH, repo=repo, rev=rev, mode="rb"), f"{MODEL_PATH}@{name}"
+        first_layer = np.load(
+            io.BytesIO(dvc.api.read(files.first_layer, repo=repo, rev=rev, mode="rb"))
         )
-        with dvc.api.open(LOSS_PATH, repo=repo, rev=rev) as stream:
+        with dvc.api.open(files.loss, repo=repo, rev=rev) as stream:
             loss = pd.read_csv(stream)
-        with dvc.api.open(ACCURACY_PATH, repo=repo, rev=rev) as stream:
+        with dvc.api.open(files.accuracy, repo=repo, rev=rev) as stream:
             accuracy = pd.read_csv(stream)
     except (FileNotFoundError, DvcException) as exc:
         raise PipelineError(f"{name}: cannot read its outputs ({exc})") from None
@@ -115,7 +128,7 @@ def load_run(name: str, rev: str | None, repo: str = ".") -> Run:
     if not isinstance(grid, dict):
         raise ParamsError(f"params.yaml@{name}: expected a mapping under 'visualize'")
     check_section(grid, VISUALIZE_SCHEMA, "visualize", f"params.yaml@{name}", partial=True)
-    return Run(name, params, model.coefs_[0], loss, accuracy)
+    return Run(name, params, first_layer, loss, accuracy)
 
 
 def experiment_revisions(exp_show: Sequence[Mapping[str, Any]]) -> dict[str, str]:
@@ -132,10 +145,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argument_parser(__doc__, params=False)
     parser.add_argument("runs", nargs="*", help="experiment names or git revisions")
     parser.add_argument("--out", default="dvc_plots/compare.png", help="output PNG")
+    parser.add_argument("--dvc-yaml", default="dvc.yaml", help="where the run files are declared")
     args = parser.parse_args(argv)
+    files = RunFiles.from_dvc_yaml(args.dvc_yaml)
     known = experiment_revisions(dvc.api.exp_show())
     names = args.runs or list(known)
-    runs = [load_run(name, known.get(name, name)) for name in names]
+    runs = [load_run(name, known.get(name, name), files) for name in names]
     save_figure(args.out, comparison_figure(runs))
     log.info("compared %d runs in %s", len(runs), args.out)
 

@@ -30,11 +30,10 @@ from mnist_mlp.cli import argument_parser, dvc_json, run_stage
 from mnist_mlp.errors import PipelineError
 from mnist_mlp.io.files import write_bytes
 from mnist_mlp.io.images import png_bytes, save_figure
-from mnist_mlp.tools.compare import Run, comparison_figure, load_run
+from mnist_mlp.io.pipeline import stage_arguments
+from mnist_mlp.tools.compare import Run, RunFiles, comparison_figure, load_run
 
 log = logging.getLogger(__name__)
-
-CONFUSION_PATH = "reports/confusion.csv"
 
 
 @dataclass
@@ -244,10 +243,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argument_parser(__doc__, params=False)
     parser.add_argument("--baseline", default="main", help="git revision (default: main)")
     parser.add_argument("--out-dir", default="reports", type=Path)
+    parser.add_argument("--dvc-yaml", default="dvc.yaml", help="where the run files are declared")
     args = parser.parse_args(argv)
-    current = load_run("workspace", None)
+    files = RunFiles.from_dvc_yaml(args.dvc_yaml)
+    current = load_run("workspace", None, files)
     try:
-        baseline_run = load_run(args.baseline, args.baseline)
+        baseline_run = load_run(args.baseline, args.baseline, files)
     except PipelineError as exc:
         log.info("baseline has no results to draw: %s", exc)
         baseline_run = None
@@ -257,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         dvc_json("metrics", "diff", "--all", args.baseline),
         baseline_run,
         current,
-        pd.read_csv(CONFUSION_PATH),
+        pd.read_csv(stage_arguments("evaluate", args.dvc_yaml)["--confusion"]),
     )
     write_report(report, args.out_dir)
     log.info("wrote %s and %s", args.out_dir / "report.md", args.out_dir / "report.html")
