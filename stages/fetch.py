@@ -6,10 +6,10 @@ import os
 from collections.abc import Sequence
 
 from mnist_mlp.cli import argument_parser, run_stage
-from mnist_mlp.io.fetch import MIRROR_ENV, fetch_file, sources
+from mnist_mlp.io.fetch import FETCH_SCHEMA, MIRROR_ENV, fetch_file, sources
 from mnist_mlp.io.files import atomic_directory
 from mnist_mlp.io.guard import snapshot, unchanged
-from mnist_mlp.io.params import FETCH_SCHEMA, load_section
+from mnist_mlp.io.params import load_section
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -29,10 +29,10 @@ from mnist_mlp.core.evaluate import check_model
 from mnist_mlp.core.train import build_classifier, check_fit_memory, fit_seconds
 from mnist_mlp.core.visualize import VISUALIZE_SCHEMA, check_draw_memory
 from mnist_mlp.errors import FetchError, ModelFileError, ParamsError, brief
-from mnist_mlp.io.fetch import decompressed_sha256, fetch_file
+from mnist_mlp.io.fetch import FETCH_SCHEMA, decompressed_sha256, fetch_file
 from mnist_mlp.io.files import save_arrays
 from mnist_mlp.io.model_file import MAX_SCHEMA_BYTES, load_model, model_bytes
-from mnist_mlp.io.params import FETCH_SCHEMA, check_section, load_section, load_yaml
+from mnist_mlp.io.params import check_section, load_section, load_yaml
 from mnist_mlp.memory import available_memory
 from mnist_mlp.tools.compare import Run
 from mnist_mlp.tools.report import build_report, render_markdown

@@ -10,7 +10,8 @@ import yaml
 from mnist_mlp.core.dataset import FEATURES_SCHEMA, SPLIT_SCHEMA
 from mnist_mlp.core.visualize import VISUALIZE_SCHEMA
 from mnist_mlp.errors import ParamsError
-from mnist_mlp.io.params import FETCH_SCHEMA, check_section, load_section
+from mnist_mlp.io.fetch import FETCH_SCHEMA
+from mnist_mlp.io.params import check_section, load_section
 from tests.helpers import PROJECT_ROOT
 
 PARAMS = PROJECT_ROOT / "params.yaml"

@@ -65,8 +65,8 @@ def test_hidden_layer_sizes_from_an_int_or_a_list(sizes, expected) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"learning_rate_initial": 0.1}, r"train\.learning_rate_initial: unknown param"),
-        ({"verbose": 10}, r"train\.verbose: unknown param"),
+        ({"learning_rate_initial": 0.1}, r"unknown param train\.learning_rate_initial; allowed"),
+        ({"verbose": 10}, r"unknown param train\.verbose; allowed"),
         ({"solver": "newton"}, r"'solver' parameter .* among \{.*'sgd'.*\}\. Got 'newton'"),
         ({"alpha": "1e-4"}, r"'alpha' parameter .* float .* Got '1e-4'"),
         ({"max_iter": 0}, r"'max_iter' parameter .* int in the range \[1, inf\)"),

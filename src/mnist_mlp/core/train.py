@@ -55,8 +55,8 @@ def build_classifier(train_params: dict[str, Any]) -> MLPClassifier:
     unknown = sorted(set(train_params) - set(TRAIN_PARAM_NAMES), key=str)
     if unknown:
         raise ParamsError(
-            f"train.{key_name(unknown[0])}: unknown param; "
-            f"MLPClassifier takes {', '.join(TRAIN_PARAM_NAMES)}"
+            f"unknown param train.{key_name(unknown[0])}; allowed (MLPClassifier's): "
+            f"{', '.join(TRAIN_PARAM_NAMES)}"
         )
     for name, value in train_params.items():
         if isinstance(value, bool) and name not in BOOL_PARAMS:

@@ -18,17 +18,21 @@ import hashlib
 import http.client
 import logging
 import os
+import re
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
 from mnist_mlp.errors import FetchError, reason
 from mnist_mlp.io.files import Readable, atomic_path
+from mnist_mlp.io.params import Schema, is_number, positive_int, positive_number
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,60 @@ _PERMANENT_OS_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError
 
 class TooLargeError(FetchError):
     """A source sent, or a gzip file expands to, more than the byte limit: never retried."""
+
+
+def is_sha256(value: Any) -> bool:
+    return isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value) is not None
+
+
+def is_file_name(value: Any) -> bool:
+    """A plain file name: no directory part, no NUL (which no file system accepts)."""
+    return (
+        isinstance(value, str)
+        and value not in ("", ".", "..")
+        and "/" not in value
+        and "\0" not in value
+    )
+
+
+def is_http_url(value: Any) -> bool:
+    """An ``http://`` or ``https://`` URL with a host."""
+    if not isinstance(value, str):
+        return False
+    parts = urllib.parse.urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def is_file_list(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) > 0
+        and all(
+            isinstance(item, dict)
+            and set(item) == {"name", "sha256"}
+            and isinstance(item["name"], str)
+            and is_file_name(item["name"])
+            and is_sha256(item["sha256"])
+            for item in value
+        )
+    )
+
+
+FETCH_SCHEMA: Schema = {
+    "mirrors": (
+        lambda v: isinstance(v, list) and all(is_http_url(m) for m in v),
+        "a list of http:// or https:// URL prefixes",
+    ),
+    "files": (
+        is_file_list,
+        "a non-empty list of {name: <file name>, sha256: <64 lowercase hex digits>}",
+    ),
+    "timeout": (positive_number, "seconds > 0"),
+    "attempt_seconds": (positive_number, "seconds > 0"),
+    "retries": (positive_int, "an int >= 1"),
+    "retry_delay": (lambda v: is_number(v) and v >= 0, "seconds >= 0"),
+    "max_file_bytes": (positive_int, "an int > 0: the most bytes one file may have"),
+}
 
 
 def sources(mirrors: Sequence[str], env_mirror: str | None) -> list[str]:

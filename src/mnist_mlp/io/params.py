@@ -14,8 +14,6 @@ being expanded by whoever walks or prints the value.
 from __future__ import annotations
 
 import os
-import re
-import urllib.parse
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -166,57 +164,3 @@ def positive_int(value: Any) -> bool:
 
 def positive_number(value: Any) -> bool:
     return is_number(value) and value > 0
-
-
-def is_sha256(value: Any) -> bool:
-    return isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value) is not None
-
-
-def is_file_name(value: Any) -> bool:
-    """A plain file name: no directory part, no NUL (which no file system accepts)."""
-    return (
-        isinstance(value, str)
-        and value not in ("", ".", "..")
-        and "/" not in value
-        and "\0" not in value
-    )
-
-
-def is_http_url(value: Any) -> bool:
-    """An ``http://`` or ``https://`` URL with a host."""
-    if not isinstance(value, str):
-        return False
-    parts = urllib.parse.urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
-
-
-def is_file_list(value: Any) -> bool:
-    return (
-        isinstance(value, list)
-        and len(value) > 0
-        and all(
-            isinstance(item, dict)
-            and set(item) == {"name", "sha256"}
-            and isinstance(item["name"], str)
-            and is_file_name(item["name"])
-            and is_sha256(item["sha256"])
-            for item in value
-        )
-    )
-
-
-FETCH_SCHEMA: Schema = {
-    "mirrors": (
-        lambda v: isinstance(v, list) and all(is_http_url(m) for m in v),
-        "a list of http:// or https:// URL prefixes",
-    ),
-    "files": (
-        is_file_list,
-        "a non-empty list of {name: <file name>, sha256: <64 lowercase hex digits>}",
-    ),
-    "timeout": (positive_number, "seconds > 0"),
-    "attempt_seconds": (positive_number, "seconds > 0"),
-    "retries": (positive_int, "an int >= 1"),
-    "retry_delay": (lambda v: is_number(v) and v >= 0, "seconds >= 0"),
-    "max_file_bytes": (positive_int, "an int > 0: the most bytes one file may have"),
-}
