@@ -286,8 +286,9 @@ def fit(
 
     # Scoring each epoch on both sets takes about a third as long as the epoch; it runs in
     # a second thread while the next epoch trains, on the core that one BLAS thread leaves
-    # free (numpy releases the GIL in matrix products). Exits run in reverse: the scorer
-    # finishes its work before BLAS is unpinned.
+    # free (numpy releases the GIL in matrix products). Measured on full MNIST, 5 fits each,
+    # alternating, on 2 shared cores: median 6.10 s with the thread, 6.61 s scoring in line.
+    # Exits run in reverse: the scorer finishes its work before BLAS is unpinned.
     with (
         bar,
         pinned_blas_threads(),
