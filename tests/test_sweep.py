@@ -319,9 +319,16 @@ def test_gather_lists_missing_points_and_fails(
     shared: tuple[DvcProject, Path], tmp_path: Path
 ) -> None:
     project, origin = shared
+    worker = clone(origin, tmp_path / "worker", project.env)
+    worker.run(*sweep_command("run", "--shard", "2/3"))
     gatherer = clone(origin, tmp_path / "gatherer", project.env)
     result = gatherer.run(*sweep_command("gather"), check=False)
     assert result.returncode == 1
-    assert f"6 of 6 missing: {', '.join(NAMES[:2])}" in result.stderr
+    missing = [NAMES[i] for i in (0, 2, 3, 5)]
+    assert f"4 of 6 points missing: {', '.join(missing)}" in result.stderr
     rows = list(csv.DictReader((gatherer.root / "reports/sweep.csv").open()))
-    assert [row["status"] for row in rows] == ["missing"] * 6
+    assert [row["status"] for row in rows] == ["done"] * 2 + ["missing"] * 4
+    assert {row["name"] for row in rows[:2]} == {NAMES[1], NAMES[4]}
+    assert all(row["test_score"] == "" for row in rows[2:])
+    markdown = (gatherer.root / "reports/sweep.md").read_text()
+    assert f"**Missing (4)**: {', '.join(missing)}" in markdown
