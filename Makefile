@@ -6,12 +6,13 @@ INSTALLED := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv repro test report bench sweep sweep-gather compare lint format lock plots-template clean
+.PHONY: help venv repro test report bench sweep sweep-plan sweep-gather compare lint format lock plots-template clean
 
 # `make sweep SWEEP="-S train.alpha=0.0001,0.001 -S train.max_iter=10,20" SHARD=2/3`
 SWEEP ?= -S 'train.hidden_layer_sizes=[50],[100]' -S train.learning_rate_init=0.1,0.2
 SHARD ?= 1/1
 JOBS ?= 1
+WORKERS ?= 4
 
 help:  ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -47,6 +48,9 @@ report: $(INSTALLED)  ## Write reports/report.md and report.html against BASELIN
 
 sweep: $(INSTALLED)  ## Run shard SHARD (I/N, default 1/1) of the grid SWEEP="-S ..."
 	python -m mnist_mlp.sweep run --shard $(SHARD) --jobs $(JOBS) $(SWEEP)
+
+sweep-plan: $(INSTALLED)  ## Check the grid SWEEP, print its shards for WORKERS machines (JSON)
+	@python -m mnist_mlp.sweep plan --max-workers $(WORKERS) $(SWEEP)
 
 sweep-gather: $(INSTALLED)  ## Pull the grid SWEEP, write reports/sweep.{csv,md,png}
 	python -m mnist_mlp.sweep gather --csv reports/sweep.csv --markdown reports/sweep.md \

@@ -317,11 +317,12 @@ def checked(command: Sequence[str], timeout: float = COMMAND_TIMEOUT, **kwargs: 
     return output
 
 
-def has_remotes() -> bool:
-    """True if the git remote ``origin`` and a default DVC remote are configured."""
+def remotes() -> tuple[str | None, bool]:
+    """``("origin", True)`` if the git remote ``origin`` and a default DVC remote exist;
+    ``None`` for no git remote, ``False`` for no DVC remote."""
     git_code, _ = run_command(["git", "remote", "get-url", "origin"], COMMAND_TIMEOUT, True)
     dvc_code, default = run_command(["dvc", "remote", "default"], COMMAND_TIMEOUT, True)
-    return git_code == 0 and dvc_code == 0 and bool(default.strip())
+    return ("origin" if git_code == 0 else None), dvc_code == 0 and bool(default.strip())
 
 
 def head() -> str:
@@ -443,6 +444,11 @@ def prepare_clone(clone: Path, root: Path, cache: str) -> None:
         checked(["git", "checkout", "--quiet", "--force", "--detach", "FETCH_HEAD"], cwd=clone)
     checked(["git", "checkout", "--quiet", "--detach", "FETCH_HEAD"], cwd=clone)
     checked(["dvc", "cache", "dir", "--local", cache], cwd=clone)
+    # This repository decides what is done: experiments removed here must run again.
+    for ref in checked(
+        ["git", "for-each-ref", "--format=%(refname)", "refs/exps/"], cwd=clone
+    ).split():
+        checked(["git", "update-ref", "-d", ref], cwd=clone)
 
 
 def run_parallel(set_params: Sequence[str], shard: str, jobs: int, timeout: float) -> list[str]:
@@ -487,9 +493,11 @@ def run_sweep(
 ) -> list[str]:
     """Run the points of ``shard`` here with ``jobs`` workers; push them where remotes
     exist. Return what failed."""
-    remote = "origin" if has_remotes() else None
+    remote, storage = remotes()
+    if remote and not storage:
+        log.warning("no default DVC remote: outputs are not pushed, only the experiments")
     if jobs == 1:
-        return run_shard(points, remote, bool(remote), bool(remote), timeout)
+        return run_shard(points, remote, storage, storage, timeout)
     baseline = head()
     names = {point.name for point in points}
     if remote:
@@ -501,7 +509,7 @@ def run_sweep(
     if remote:
         to_push = sorted(done_names(baseline, None) & names - done_names(baseline, remote))
         if to_push:
-            push_points(to_push, remote, baseline, with_cache=True)
+            push_points(to_push, remote, baseline, with_cache=storage)
     return failed
 
 
@@ -602,11 +610,12 @@ def gather(
     from mnist_mlp.images import save_figure
 
     baseline = head()
-    remote_code, _ = run_command(["git", "remote", "get-url", "origin"], COMMAND_TIMEOUT, True)
-    if remote_code == 0:
-        on_remote = done_names(baseline, "origin") & {p.name for p in points}
+    remote, _ = remotes()
+    if remote:
+        on_remote = done_names(baseline, remote) & {p.name for p in points}
         if on_remote:
-            checked(["dvc", "exp", "pull", "origin", *sorted(on_remote), "--no-cache"])
+            # Only the refs: the table reads git, the figure reads its few models lazily.
+            checked(["dvc", "exp", "pull", remote, *sorted(on_remote), "--no-cache"])
     records = exp_show_records(json.loads(checked(["dvc", "exp", "show", "--json"])))
     losses = {
         point.name: final_loss(
@@ -617,14 +626,18 @@ def gather(
     }
     rows = sweep_rows(points, records, losses)
     done = [row["name"] for row in rows if row["status"] == "done"][:best]
-    if done:
-        runs = [load_run(name, records[name]["rev"]) for name in done]
-        save_figure(figure_path, comparison_figure(runs))
-    figure = os.path.relpath(figure_path, Path(md_path).parent) if done else None
+    figure = None
+    try:
+        if done:
+            runs = [load_run(name, records[name]["rev"]) for name in done]
+            save_figure(figure_path, comparison_figure(runs))
+            figure = os.path.relpath(figure_path, Path(md_path).parent)
+    except PipelineError as exc:
+        log.warning("no figure of the best runs: %s", exc)
     _write(csv_path, rows_to_csv(rows))
     _write(md_path, markdown_report(rows, figure))
     sys.stdout.write(rows_to_table(rows) + "\n")
-    log.info("wrote %s, %s and %s", csv_path, md_path, figure_path if done else "no figure")
+    log.info("wrote %s, %s and %s", csv_path, md_path, figure_path if figure else "no figure")
     return [row["name"] for row in rows if row["status"] == "missing"]
 
 
@@ -679,8 +692,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.local_worker:
             # A worker of `--jobs`: its share of the shard; origin is the parent repository.
             mine = [p for i, p in enumerate(shard) if i % args.jobs == args.worker - 1]
-            pull = run_command(["dvc", "remote", "default"], COMMAND_TIMEOUT)[0] == 0
-            failed = run_shard(mine, "origin", pull, push_cache=False, timeout=args.timeout)
+            failed = run_shard(mine, "origin", remotes()[1], push_cache=False, timeout=args.timeout)
         else:
             failed = run_sweep(shard, args.set_params, args.shard, args.jobs, args.timeout)
         if failed:
