@@ -176,6 +176,33 @@ def test_a_stuck_command_is_stopped_with_its_children(tmp_path: Path) -> None:
     assert not Path(f"/proc/{child}").exists() or "Z" in _state(child)
 
 
+def test_sigterm_stops_the_running_command_with_one_line(tmp_path: Path) -> None:
+    """A scheduler stopping a worker (SIGTERM) stops what it runs, and the worker exits 1."""
+    pid_file = tmp_path / "child.pid"
+    script = (
+        "import signal\n"
+        "from mnist_mlp import sweep\n"
+        "from mnist_mlp.cli import run_stage\n"
+        "def main(argv):\n"
+        "    signal.signal(signal.SIGTERM, sweep._raise_stop)\n"
+        f"    sweep.run_command(['sh', '-c', 'echo $$ > {pid_file}; exec sleep 300'], 600)\n"
+        "run_stage(main)\n"
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-c", script], stderr=subprocess.PIPE, text=True, cwd=tmp_path
+    )
+    for _ in range(300):
+        if pid_file.exists() and pid_file.read_text().strip():
+            break
+        time.sleep(0.1)
+    worker.send_signal(signal.SIGTERM)
+    _, stderr = worker.communicate(timeout=60)
+    assert worker.returncode == 1
+    assert stderr.strip().splitlines() == ["ERROR __main__: stopped by SIGTERM"]
+    child = int(pid_file.read_text())
+    assert not Path(f"/proc/{child}").exists() or "Z" in _state(child)
+
+
 def _state(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0]

@@ -258,12 +258,12 @@ def experiment_names(refs: str, baseline: str) -> set[str]:
 # Commands -------------------------------------------------------------------------------
 
 
-class _Stop(Exception):
+class _Stop(SweepError):
     """SIGTERM arrived: stop the running command and clean up."""
 
 
 def _raise_stop(signum: int, frame: Any) -> None:
-    raise _Stop(signal.Signals(signum).name)
+    raise _Stop(f"stopped by {signal.Signals(signum).name}")
 
 
 def run_command(
