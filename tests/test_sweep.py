@@ -210,6 +210,26 @@ def _state(pid: int) -> str:
         return "Z"
 
 
+@pytest.mark.pipeline
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_uncommitted_changes_stop_the_sweep_before_anything_runs(
+    tiny_project: DvcProject, jobs: str
+) -> None:
+    (tiny_project.root / "src/mnist_mlp/new_module.py").write_text("VALUE = 1\n")
+    result = tiny_project.run(
+        sys.executable, "-m", "mnist_mlp.sweep", "run", "--jobs", jobs, "-Strain.max_iter=2",
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "ERROR __main__: the workspace has uncommitted changes, which other machines would "
+        "not run: commit or stash them first (src/mnist_mlp/new_module.py)"
+    ]
+    assert tiny_project.git("for-each-ref", "refs/exps/").stdout == ""
+    assert not (tiny_project.root / sweep.MARKER).exists()
+    assert not (tiny_project.root / sweep.WORKERS_DIR).exists()
+
+
 # Several clones -------------------------------------------------------------------------
 
 

@@ -350,6 +350,16 @@ def restore_workspace() -> None:
     MARKER.unlink(missing_ok=True)
 
 
+def check_clean() -> None:
+    """Raise SweepError if the workspace has changes: a sweep runs the committed project."""
+    dirty = [line[3:] for line in checked(["git", "status", "--porcelain"]).splitlines()]
+    if dirty:
+        raise SweepError(
+            "the workspace has uncommitted changes, which other machines would not run: "
+            f"commit or stash them first ({', '.join(dirty)})"
+        )
+
+
 @contextlib.contextmanager
 def workspace_guard() -> Iterator[None]:
     """Refuse a workspace with changes (the grid runs the committed project on every
@@ -357,12 +367,7 @@ def workspace_guard() -> Iterator[None]:
     if MARKER.exists():
         log.warning("a previous shard was interrupted: restoring the workspace it left")
         restore_workspace()
-    dirty = [line[3:] for line in checked(["git", "status", "--porcelain"]).splitlines()]
-    if dirty:
-        raise SweepError(
-            "the workspace has uncommitted changes, which other machines would not run: "
-            f"commit or stash them first ({', '.join(dirty)})"
-        )
+    check_clean()
     MARKER.parent.mkdir(parents=True, exist_ok=True)
     MARKER.write_text(f"{os.getpid()}\n")
     previous = signal.signal(signal.SIGTERM, _raise_stop)
@@ -411,6 +416,8 @@ def run_shard(
     pushing each there when done; return the names that failed. With ``pull`` the first
     point fetches missing data and run-cache from the DVC remote (``dvc exp run --pull``)
     instead of recomputing shared stages; ``push_cache`` pushes outputs and run-cache too."""
+    if not MARKER.exists():  # else workspace_guard restores first, then checks
+        check_clean()
     baseline = head()
     here = done_names(baseline, None) & {point.name for point in points}
     if remote and here:
@@ -440,9 +447,8 @@ def prepare_clone(clone: Path, root: Path, cache: str) -> None:
         clone.parent.mkdir(parents=True, exist_ok=True)
         checked(["git", "clone", "--quiet", "--shared", "--no-checkout", str(root), str(clone)])
     checked(["git", "fetch", "--quiet", "origin", head()], cwd=clone)
-    if (clone / MARKER).exists():
-        checked(["git", "checkout", "--quiet", "--force", "--detach", "FETCH_HEAD"], cwd=clone)
-    checked(["git", "checkout", "--quiet", "--detach", "FETCH_HEAD"], cwd=clone)
+    # --force: a worker killed in a previous sweep may have left changes behind.
+    checked(["git", "checkout", "--quiet", "--force", "--detach", "FETCH_HEAD"], cwd=clone)
     checked(["dvc", "cache", "dir", "--local", cache], cwd=clone)
     # This repository decides what is done: experiments removed here must run again.
     for ref in checked(
@@ -498,6 +504,7 @@ def run_sweep(
         log.warning("no default DVC remote: outputs are not pushed, only the experiments")
     if jobs == 1:
         return run_shard(points, remote, storage, storage, timeout)
+    check_clean()
     baseline = head()
     names = {point.name for point in points}
     if remote:
