@@ -6,11 +6,13 @@ INSTALLED := $(VENV)/.installed
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv repro verify test check report bench sweep compare lint format lock plots-template clean
+.PHONY: help venv repro verify test check report bench sweep sweep-plan sweep-gather compare lint format lock plots-template clean
 
-# `make sweep SWEEP="-S train.alpha=0.0001,0.001 -S train.max_iter=10,20" JOBS=2`
+# `make sweep SWEEP="-S train.alpha=0.0001,0.001 -S train.max_iter=10,20" SHARD=2/3`
 SWEEP ?= -S 'train.hidden_layer_sizes=[50],[100]' -S train.learning_rate_init=0.1,0.2
-JOBS ?= 2
+SHARD ?= 1/1
+JOBS ?= 1
+WORKERS ?= 4
 
 help:  ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -76,8 +78,15 @@ BASELINE ?= main
 report: $(INSTALLED)  ## Write reports/report.md and report.html against BASELINE (main)
 	python -m mnist_mlp.tools.report --baseline $(BASELINE)
 
-sweep: $(INSTALLED)  ## Queue a grid (SWEEP="-S ...") and run it with JOBS workers
-	python -m mnist_mlp.tools.sweep --jobs $(JOBS) $(SWEEP)
+sweep: $(INSTALLED)  ## Run shard SHARD (I/N, default 1/1) of the grid SWEEP="-S ..."
+	python -m mnist_mlp.tools.sweep run --shard $(SHARD) --jobs $(JOBS) $(SWEEP)
+
+sweep-plan: $(INSTALLED)  ## Check the grid SWEEP, print its shards for WORKERS machines (JSON)
+	@python -m mnist_mlp.tools.sweep plan --max-workers $(WORKERS) $(SWEEP)
+
+sweep-gather: $(INSTALLED)  ## Pull the grid SWEEP, write reports/sweep.{csv,md,png}
+	python -m mnist_mlp.tools.sweep gather --csv reports/sweep.csv --markdown reports/sweep.md \
+		--figure reports/sweep.png $(SWEEP)
 
 compare: $(INSTALLED)  ## Draw this commit's experiments side by side (dvc_plots/compare.png)
 	python -m mnist_mlp.tools.compare $(RUNS)

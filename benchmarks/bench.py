@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import shutil
 import statistics
@@ -32,6 +33,9 @@ from benchmarks.measure import (
     run,
 )
 
+# The sweep (e): 8 points, or 2 with --quick.
+GRID = ["-S", "train.learning_rate_init=0.05,0.1,0.15,0.2", "-S", "train.alpha=0.0001,0.001"]
+QUICK_GRID = ["-S", "train.learning_rate_init=0.05,0.1"]
 # Each measure: (what, unit, the measure it is compared with, the most that ratio may be).
 TABLE: dict[str, tuple[str, str, str | None, float | None]] = {
     "(a)": ("(a) the example as one plain script", "s", None, None),
@@ -40,6 +44,9 @@ TABLE: dict[str, tuple[str, str, str | None, float | None]] = {
     "(c)": ("(c) `dvc repro`, nothing to do", "s", "dvc status", 1.3),
     "(d)": ("(d) `dvc exp run -S train.learning_rate_init=0.2`", "s", "(a)", 1.3),
     "(d) floor": ("(d) its floor: (i) + the fit", "s", "(a)", 1.3),
+    "(e) worker": ("(e) one sweep worker, per experiment", "s", "(d)", 1.05),
+    "(e)": ("(e) the sweep grid, 2 worker processes", "s", "(a) per point", 1.0),
+    "(a) per point": ("(e) the plain script once per point of the grid", "s", None, None),
     "(g)": ("(g) DVC cache growth of that experiment", "MiB", None, None),
     "(a) memory": ("(a) peak memory of the plain script", "MiB", None, None),
     **{stage: (f"(f) peak memory, stage {stage}", "MiB", "(a) memory", 0.4) for stage in STAGES},
@@ -94,7 +101,10 @@ def measure_all(args: argparse.Namespace, data: Path, work: Path) -> dict[str, f
             (project / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, project / name)
     new_repo(project, {"params.yaml": project_params(data, args)}, env)
-    values |= measure_pipeline(project, env, args.repeats)
+    grid = QUICK_GRID if args.quick else GRID
+    values |= measure_pipeline(project, env, args.repeats, grid)
+    points = math.prod(len(override.split("=")[1].split(",")) for override in grid[1::2])
+    values["(a) per point"] = points * values["(a)"]
     values |= measure_fits(project, data, args.repeats)
     values |= measure_floor(work, env, args.repeats)
     # Each experiment imports scikit-learn twice (train, evaluate) and matplotlib once.

@@ -68,8 +68,11 @@ def project_params(data: Path, args: argparse.Namespace) -> str:
     return yaml.safe_dump(params, sort_keys=False)
 
 
-def measure_pipeline(project: Path, env: dict[str, str], repeats: int) -> dict[str, float]:
-    """(b), (c), (d), (g) and (f) in the project: DVC commands and each stage's memory."""
+def measure_pipeline(
+    project: Path, env: dict[str, str], repeats: int, grid: Sequence[str]
+) -> dict[str, float]:
+    """(b), (c), (d), (g), (e) and (f) in the project: DVC commands, the sweep runner on
+    ``grid`` (``-S`` overrides), and each stage's memory."""
     do = lambda *command: run(command, project, env)  # noqa: E731
 
     def from_scratch() -> None:  # DVC removes each output itself before its stage runs
@@ -91,6 +94,12 @@ def measure_pipeline(project: Path, env: dict[str, str], repeats: int) -> dict[s
     values["(d)"] = median(repeats, lambda: do(*experiment)[0], back_to_the_commit)
     after = {path: path.stat().st_size for path in cache.rglob("*") if path.is_file()}
     values["(g)"] = sum(after[path] for path in after.keys() - before.keys()) / 2**20
+    back_to_the_commit()
+    # (e): one sweep worker running points unlike (d)'s, then the grid with 2 worker processes.
+    sweep = (sys.executable, "-m", "mnist_mlp.tools.sweep", "run")
+    rates = ",".join(f"0.2{i + 1}" for i in range(repeats))
+    values["(e) worker"] = do(*sweep, "-S", f"train.learning_rate_init={rates}")[0] / repeats
+    values["(e)"] = do(*sweep, "--jobs", "2", *grid)[0]
     back_to_the_commit()
     commands = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]
     for stage in STAGES:

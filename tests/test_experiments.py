@@ -1,4 +1,4 @@
-"""dvc exp with any sklearn-valid configuration, queued sweeps, and the comparison figure."""
+"""dvc exp with any sklearn-valid configuration, a sweep, and the comparison figure."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import sys
 import pytest
 
 from mnist_mlp.tools.compare import comparison_figure, differing_params, experiment_revisions
-from mnist_mlp.tools.sweep import queue_states
 from tests.helpers import DvcProject, exp_show, fake_run, ran_stages
 
 
@@ -43,16 +42,6 @@ def test_experiment_revisions_from_exp_show_rows() -> None:
         "exp-1": "a7065a6",
         "exp-2": "b7065a6",
     }
-
-
-def test_queue_status_table_is_parsed() -> None:
-    table = (
-        "Task     Name        Created    Status\n"
-        "9d22cf7  tight-pour  12:40 PM   Queued\n"
-        "1847dea  alive-glop  12:40 PM   Failed\n"
-        "\nWorker status: 0 active, 1 idle\n"
-    )
-    assert queue_states(table) == {"tight-pour": "Queued", "alive-glop": "Failed"}
 
 
 def read_csv(project: DvcProject, path: str) -> list[dict[str, str]]:
@@ -102,19 +91,18 @@ def test_exp_run_with_sklearn_valid_params(
 
 
 @pytest.mark.pipeline
-def test_queued_sweep_then_show_and_compare(baseline: DvcProject) -> None:
+def test_sweep_then_show_and_compare(baseline: DvcProject) -> None:
     result = baseline.run(
         sys.executable,
         "-m",
         "mnist_mlp.tools.sweep",
-        "-j",
-        "2",
+        "run",
         "-S",
         "train.learning_rate_init=0.05,0.2",
     )
-    assert "queued 2 experiments" in result.stderr
+    assert "2 of 2 points to run" in result.stderr
     experiments = exp_show(baseline)
-    assert len(experiments) == 2
+    assert sorted(experiments) == ["lri0.05", "lri0.2"]
     rates = sorted(
         data["params"]["params.yaml"]["data"]["train"]["learning_rate_init"]
         for data in experiments.values()
@@ -122,7 +110,8 @@ def test_queued_sweep_then_show_and_compare(baseline: DvcProject) -> None:
     assert rates == [0.05, 0.2]
     for data in experiments.values():
         assert "test_score" in data["metrics"]["reports/metrics.json"]["data"]
-    assert "0 active, 0 idle" in baseline.dvc("queue", "status").stdout
+    # The workspace is left as the sweep found it.
+    assert baseline.git("status", "--porcelain").stdout == ""
 
     names = sorted(experiments)
     compared = baseline.run(
@@ -133,31 +122,3 @@ def test_queued_sweep_then_show_and_compare(baseline: DvcProject) -> None:
 
     diff = baseline.dvc("plots", "diff", *names, "--json")
     assert "reports/loss.csv" in json.loads(diff.stdout)["data"]
-
-
-@pytest.mark.pipeline
-def test_sweep_refuses_untracked_files(baseline: DvcProject) -> None:
-    (baseline.root / "src/mnist_mlp/new_module.py").write_text("VALUE = 1\n")
-    result = baseline.run(
-        sys.executable, "-m", "mnist_mlp.tools.sweep", "-S", "train.max_iter=2", check=False
-    )
-    assert result.returncode == 1
-    assert "untracked files would be left out" in result.stderr
-    assert "src/mnist_mlp/new_module.py" in result.stderr
-    assert "Queued" not in baseline.dvc("queue", "status").stdout
-
-
-def test_sweep_fails_when_nothing_was_queued(monkeypatch: pytest.MonkeyPatch) -> None:
-    """If DVC queued nothing (or printed something unexpected), the sweep must not report
-    success after waiting for no experiment at all."""
-    import subprocess
-
-    from mnist_mlp.tools import sweep as sweep_module
-
-    def fake_run(command, **kwargs):
-        output = "nothing to do" if command[:3] == ["dvc", "exp", "run"] else ""
-        return subprocess.CompletedProcess(command, 0, stdout=output, stderr="")
-
-    monkeypatch.setattr(sweep_module, "_run", fake_run)
-    with pytest.raises(sweep_module.SweepError, match="queued nothing: nothing to do"):
-        sweep_module.sweep(["train.max_iter=2"], jobs=1)

@@ -1,7 +1,9 @@
-"""The GitHub Actions workflow is valid YAML and names only actions and commands that exist."""
+"""The GitHub Actions workflows are valid YAML and name only actions and commands that exist."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shlex
 import subprocess
@@ -85,3 +87,71 @@ def test_uploaded_files_are_what_make_report_writes() -> None:
     upload = next(s for s in steps() if s.get("uses", "").startswith("actions/upload-artifact"))
     written = {"reports/report.html", "reports/report.md", "reports/report_files/"}
     assert set(upload["with"]["path"].split()) == written
+
+
+# The sweep workflow ---------------------------------------------------------------------
+
+SWEEP_WORKFLOW = PROJECT_ROOT / ".github/workflows/sweep.yml"
+
+
+def sweep_jobs() -> dict[str, dict]:
+    return yaml.safe_load(SWEEP_WORKFLOW.read_text())["jobs"]
+
+
+def step_running(job: dict, command: str) -> dict:
+    return next(step for step in job["steps"] if command in step.get("run", ""))
+
+
+def test_sweep_plan_step_turns_the_default_grid_into_shards(tmp_path) -> None:
+    """Run the plan step's own command line, as the runner would, on the default inputs."""
+    workflow = yaml.safe_load(SWEEP_WORKFLOW.read_text())
+    inputs = workflow[True]["workflow_dispatch"]["inputs"]
+    line = step_running(sweep_jobs()["plan"], "sweep-plan")["run"]
+    line = line.replace("${{ inputs.workers }}", inputs["workers"]["default"])
+    output = tmp_path / "github_output"
+    env = {
+        **os.environ,
+        "GRID": inputs["grid"]["default"],
+        "GITHUB_OUTPUT": str(output),
+        "PATH": f"{PROJECT_ROOT / '.venv/bin'}{os.pathsep}{os.environ['PATH']}",
+    }
+    subprocess.run(["bash", "-e", "-c", line], cwd=PROJECT_ROOT, env=env, check=True)
+    name, _, value = output.read_text().strip().partition("=")
+    assert name == "shards"
+    assert json.loads(value) == ["1/4", "2/4", "3/4", "4/4"]
+    assert sweep_jobs()["plan"]["outputs"]["shards"] == "${{ steps.plan.outputs.shards }}"
+
+
+def test_sweep_workers_run_one_shard_each_from_a_full_clone() -> None:
+    jobs = sweep_jobs()
+    worker = jobs["worker"]
+    assert worker["needs"] == "plan"
+    assert worker["strategy"]["matrix"]["shard"] == "${{ fromJSON(needs.plan.outputs.shards) }}"
+    line = step_running(worker, "make sweep ")["run"].replace("${{ matrix.shard }}", "2/3")
+    assert shlex.split(line) == ["make", "sweep", "SWEEP=$GRID", "SHARD=2/3"]
+    for name, job in jobs.items():
+        checkout = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout"))
+        assert checkout["with"]["fetch-depth"] == 0, name
+
+
+def test_sweep_gather_waits_for_every_worker_and_publishes_what_it_writes() -> None:
+    gather = sweep_jobs()["gather"]
+    assert "worker" in gather["needs"]
+    assert gather["if"].startswith("${{ always()")  # failed workers are listed, not hidden
+    words = shlex.split(step_running(gather, "make sweep-gather")["run"])
+    assert words == ["make", "sweep-gather", "SWEEP=$GRID"]
+    assert 'reports/sweep.md >> "$GITHUB_STEP_SUMMARY"' in step_running(gather, "SUMMARY")["run"]
+    recipe = re.search(
+        r"^sweep-gather:.*\n((?:\t.*\n)+)", (PROJECT_ROOT / "Makefile").read_text(), re.M
+    )
+    written = set(re.findall(r"--(?:csv|markdown|figure) (\S+)", recipe[1]))
+    upload = next(s for s in gather["steps"] if s.get("uses", "").startswith("actions/upload"))
+    assert set(upload["with"]["path"].split()) == written
+
+
+def test_sweep_workflow_uses_known_actions_and_make_targets() -> None:
+    steps = [step for job in sweep_jobs().values() for step in job["steps"]]
+    assert {step["uses"] for step in steps if "uses" in step} <= KNOWN_ACTIONS
+    targets = set(re.findall(r"^([a-z-]+):", (PROJECT_ROOT / "Makefile").read_text(), re.M))
+    used = set(re.findall(r"make (?:-s )?([a-z-]+)", " ".join(s.get("run", "") for s in steps)))
+    assert used and used <= targets, used - targets

@@ -1,129 +1,716 @@
-"""Queue a grid of experiments, run it with parallel DVC queue workers, show the results.
+"""Run a grid of experiments as shards on any number of machines, then gather it.
 
-``python -m mnist_mlp.tools.sweep -S 'train.hidden_layer_sizes=[50],[100]' -S
-'train.learning_rate_init=0.1,0.2' --jobs 2`` queues the 4 combinations with
-``dvc exp run --queue`` and runs them with ``dvc queue start``. It guards against DVC's
-known traps: a queued experiment is built from the last commit plus tracked changes, so
-there must be a commit and no untracked files (they would silently be left out); queue
-workers stay alive after the queue is empty, so they are stopped at the end, also on
-error or Ctrl-C. Each experiment's BLAS runs on one thread (:mod:`mnist_mlp.kernels`), so
-``--jobs`` workers do not oversubscribe the cores with BLAS threads and give the same bytes
-as a run in the workspace.
+``python -m mnist_mlp.tools.sweep run -S 'train.hidden_layer_sizes=[50],[100]' -S
+'train.learning_rate_init=0.1,0.2' --shard 2/3`` runs shard 2 of 3 of the grid (the
+points whose index modulo 3 is 1), one after another, each with ``dvc exp run -n <name>``
+in the workspace. Names are derived from the swept params (``hls50-lri0.1``), so they are
+the same on every machine. Where the git remote ``origin`` and a default DVC remote
+exist, each finished point is pushed at once (``dvc exp push origin <name> --run-cache``,
+its DVC outputs included), points already on the remote are skipped, and the first point
+runs with ``--pull``: ``fetch`` and ``preprocess`` come from the remote (or its run-cache)
+instead of being recomputed. ``--jobs J`` runs the shard with J worker processes, each in
+its own clone sharing the DVC cache.
+
+``python -m mnist_mlp.tools.sweep gather -S ...`` pulls every experiment of the grid, writes one
+row per grid point (CSV and Markdown), draws the best runs side by side and prints the
+table sorted by ``test_score``. Missing points are listed by name.
+
+Every command is bounded by a timeout and never reads a pipe a daemon could inherit; a
+worker stopped by SIGTERM or Ctrl-C stops its running experiment and restores the
+workspace, and one killed outright is cleaned up by the next run in the same clone.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import csv
+import hashlib
+import io
+import json
 import logging
+import math
+import os
 import re
+import shutil
+import signal
 import subprocess
-import time
-from collections.abc import Sequence
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from tqdm import tqdm
+import yaml
 
-from mnist_mlp.cli import run_stage
+from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.errors import PipelineError
 
 log = logging.getLogger(__name__)
 
-PENDING = ("Queued", "Running")
-SORT_METRIC = "reports/metrics.json:test_score"
+PARAMS_FILE = "params.yaml"
+SCORES = ("train_score", "test_score")
+# Longer names are hard to read in `dvc exp show`; they get a hash instead.
+MAX_NAME_LENGTH = 40
+NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9._+-]*")
+# Left in DVC's git-ignored tmp dir while a shard may have modified the workspace.
+MARKER = Path(".dvc/tmp/sweep-running")
+WORKERS_DIR = Path(".dvc/tmp/sweep-workers")
+COMMAND_TIMEOUT = 600.0
+POINT_TIMEOUT = 3600.0
 
 
 class SweepError(PipelineError):
-    """The sweep cannot start, or some of its experiments failed."""
+    """The grid is invalid, a command failed or timed out, or points are missing."""
 
 
-def queue_states(status_output: str) -> dict[str, str]:
-    """``{experiment name: state}`` from the table that ``dvc queue status`` prints."""
-    states = {}
-    for line in status_output.splitlines():
-        fields = line.split()
-        if len(fields) >= 3 and fields[0] != "Task" and fields[-1][:1].isupper():
-            states[fields[1]] = fields[-1]
-    return states
+@dataclass(frozen=True)
+class Point:
+    """One grid point: its index in the grid, its ``-S`` overrides and its name."""
+
+    index: int
+    overrides: tuple[str, ...]
+    values: Mapping[str, Any]
+    name: str
 
 
-def _run(command: Sequence[str], **kwargs) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, check=False, text=True, capture_output=True, **kwargs)
+# Grid -----------------------------------------------------------------------------------
 
 
-def check_repository() -> None:
-    """Raise SweepError unless queued experiments would see exactly the working tree."""
-    if _run(["git", "rev-parse", "--verify", "--quiet", "HEAD"]).returncode != 0:
-        raise SweepError("experiments need a commit: run `git commit` first")
-    untracked = _run(["git", "ls-files", "--others", "--exclude-standard"]).stdout.split()
-    if untracked:
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"train.alpha=0.1"`` -> ``("train.alpha", 0.1)``, with Hydra's (and DVC's) parser."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    try:
+        override = OverridesParser.create().parse_overrides([text])[0]
+    except OverrideParseException as exc:
+        lines = [line for line in str(exc).splitlines() if not line.startswith(("Error ", "See "))]
+        raise SweepError(f"-S {text}: cannot parse ({(lines or ['?'])[0].strip()})") from None
+    if override.is_add() or override.is_delete() or override.is_force_add():
+        raise SweepError(f"-S {text}: a sweep sets existing params only (key=value)")
+    value = override.value()
+    if value == "" or value == []:
+        raise SweepError(f"-S {text}: empty value for {override.key_or_group}")
+    return override.key_or_group, value
+
+
+def expand_grid(set_params: Sequence[str]) -> list[tuple[str, ...]]:
+    """The ``-S`` overrides of each grid point, in DVC's order (comma-separated values and
+    ``[50],[100]`` lists make a grid, as for ``dvc exp run --queue -S``)."""
+    from dvc.exceptions import InvalidArgumentError
+    from dvc.utils.cli_parse import to_path_overrides
+    from dvc.utils.hydra import get_hydra_sweeps
+    from hydra.errors import OverrideParseException
+
+    if not set_params:
+        raise SweepError("no grid: give at least one -S param=value[,value...]")
+    by_file = to_path_overrides(set_params)
+    if set(by_file) != {PARAMS_FILE}:
+        other = sorted(set(by_file) - {PARAMS_FILE})
+        raise SweepError(f"-S {other[0]}:...: only {PARAMS_FILE} params can be swept")
+    for text in by_file[PARAMS_FILE]:
+        key, _, value = text.partition("=")
+        if re.search(r"(^|,)\s*(,|$)", value):
+            raise SweepError(f"-S {text}: empty value for {key}")
+        parse_override(text)
+    try:
+        sweeps = get_hydra_sweeps(by_file)
+    except (OverrideParseException, InvalidArgumentError) as exc:
+        raise SweepError(f"-S: {str(exc).splitlines()[0]}") from None
+    return [tuple(sweep[PARAMS_FILE]) for sweep in sweeps]
+
+
+def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"train": {"alpha": 1}}`` -> ``{"train.alpha": 1}``."""
+    flat: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, Mapping):
+            flat |= flatten(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def check_point(params: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+    """Raise SweepError if a swept key is not in ``params`` or the point's ``train``
+    section is not a valid ``MLPClassifier`` configuration."""
+    known = flatten(params)
+    for key in values:
+        if key not in known:
+            section = key.split(".")[0]
+            allowed = sorted(k for k in known if k.startswith(f"{section}."))
+            hint = f"; {section} has {', '.join(allowed)}" if allowed else ""
+            raise SweepError(f"-S {key}: unknown param in {PARAMS_FILE}{hint}")
+    if any(key.startswith("train.") for key in values):
+        from mnist_mlp.core.train import build_classifier
+
+        train = dict(params["train"])
+        train.update({k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("train.")})
+        try:
+            build_classifier(train)
+        except PipelineError as exc:
+            raise SweepError(f"grid point {format_values(values)}: {exc}") from None
+
+
+def format_value(value: Any) -> str:
+    """A value as it appears in a name: ``[100, 50]`` -> ``100x50``, ``None`` -> ``null``."""
+    if isinstance(value, list | tuple):
+        return "x".join(format_value(item) for item in value)
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    return str(value)
+
+
+def format_values(values: Mapping[str, Any]) -> str:
+    return " ".join(f"{key}={json.dumps(value)}" for key, value in values.items())
+
+
+def abbreviations(keys: Sequence[str]) -> dict[str, str]:
+    """Short, distinct labels for swept keys: initials of multi-word names
+    (``hidden_layer_sizes`` -> ``hls``), single words whole (``alpha``)."""
+
+    def initials(key: str) -> str:
+        words = key.rsplit(".", 1)[-1].split("_")
+        return words[0] if len(words) == 1 else "".join(word[:1] for word in words)
+
+    for label in (initials, lambda key: key.rsplit(".", 1)[-1], lambda key: key):
+        labels = {key: label(key) for key in keys}
+        if len(set(labels.values())) == len(keys):
+            return labels
+    raise AssertionError("full keys are distinct")
+
+
+def hashed_name(values: Mapping[str, Any]) -> str:
+    digest = hashlib.sha1(json.dumps(sorted(values.items())).encode()).hexdigest()
+    return f"sweep-{digest[:10]}"
+
+
+def is_valid_name(name: str) -> bool:
+    """A readable git ref component DVC accepts as an experiment name."""
+    return (
+        len(name) <= MAX_NAME_LENGTH
+        and NAME_PATTERN.fullmatch(name) is not None
+        and ".." not in name
+        and not name.endswith((".", ".lock"))
+    )
+
+
+def point_names(grid: Sequence[Mapping[str, Any]]) -> list[str]:
+    """A name per grid point from its values (``hls50-lri0.1``), the same on every machine;
+    a hash of the values where that is too long, not a valid ref, or not unique."""
+    keys = list(grid[0]) if grid else []
+    labels = abbreviations(keys)
+    names = ["-".join(f"{labels[k]}{format_value(v)}" for k, v in point.items()) for point in grid]
+    duplicates = {name for name in names if names.count(name) > 1}
+    return [
+        name if is_valid_name(name) and name not in duplicates else hashed_name(point)
+        for name, point in zip(names, grid, strict=True)
+    ]
+
+
+def build_grid(set_params: Sequence[str], params: Mapping[str, Any]) -> list[Point]:
+    """Every point of the grid, checked against ``params`` before anything runs."""
+    overrides = expand_grid(set_params)
+    grid = [dict(parse_override(text) for text in point) for point in overrides]
+    for values in grid:
+        check_point(params, values)
+    names = point_names(grid)
+    return [
+        Point(index, point, values, name)
+        for index, (point, values, name) in enumerate(zip(overrides, grid, names, strict=True))
+    ]
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"2/3"`` -> ``(2, 3)``: shard 2 of 3."""
+    match = re.fullmatch(r"(\d+)/(\d+)", text.strip())
+    if not match or not 1 <= int(match[1]) <= int(match[2]):
+        raise SweepError(f"--shard {text}: expected I/N with 1 <= I <= N, such as 2/3")
+    return int(match[1]), int(match[2])
+
+
+def select_shard(points: Sequence[Point], shard: int, count: int) -> list[Point]:
+    """The points of shard ``shard`` (1-based) of ``count``: index modulo count = shard-1."""
+    return [point for point in points if point.index % count == shard - 1]
+
+
+def plan_shards(n_points: int, max_workers: int) -> list[str]:
+    """The shards (``"1/N"`` ...) of a grid of ``n_points`` on at most ``max_workers``."""
+    count = max(1, min(n_points, max_workers))
+    return [f"{i}/{count}" for i in range(1, count + 1)]
+
+
+def experiment_names(refs: str, baseline: str) -> set[str]:
+    """Names of the experiments of ``baseline`` in ``git ls-remote`` / ``for-each-ref``
+    output (``<sha> refs/exps/<2>/<38>/<name>``)."""
+    prefix = f"refs/exps/{baseline[:2]}/{baseline[2:]}/"
+    return {
+        ref.removeprefix(prefix)
+        for ref in (line.split()[-1] for line in refs.splitlines() if line.strip())
+        if ref.startswith(prefix)
+    }
+
+
+# Commands -------------------------------------------------------------------------------
+
+
+class _Stop(SweepError):
+    """SIGTERM arrived: stop the running command and clean up."""
+
+
+def _raise_stop(signum: int, frame: Any) -> None:
+    raise _Stop(f"stopped by {signal.Signals(signum).name}")
+
+
+def run_command(
+    command: Sequence[str], timeout: float, capture: bool = False, cwd: Path | None = None
+) -> tuple[int, str]:
+    """Run ``command`` bounded by ``timeout`` seconds; return its exit code and, with
+    ``capture``, its output. Output goes to a file, never a pipe, so that a daemon that
+    inherits it cannot keep us waiting; on timeout, SIGTERM or Ctrl-C the command's whole
+    process group is stopped."""
+    with tempfile.TemporaryFile() as output:
+        stream = output if capture else None
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=stream,
+            stderr=subprocess.STDOUT if capture else None,
+            process_group=0,
+            cwd=cwd,
+        )
+        try:
+            code = process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            _stop_group(process)
+            raise SweepError(
+                f"`{' '.join(command)}` did not finish within {timeout:g} s: stopped it"
+            ) from None
+        except BaseException:
+            _stop_group(process)
+            raise
+        output.seek(0)
+        return code, output.read().decode(errors="replace")
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(10)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def checked(command: Sequence[str], timeout: float = COMMAND_TIMEOUT, **kwargs: Any) -> str:
+    """The output of ``command``; a failure is a one-line SweepError."""
+    code, output = run_command(command, timeout, capture=True, **kwargs)
+    if code != 0:
+        last = output.strip().splitlines()[-1] if output.strip() else "no output"
+        raise SweepError(f"`{' '.join(command)}` failed ({code}): {last}")
+    return output
+
+
+def remotes() -> tuple[str | None, bool]:
+    """``("origin", True)`` if the git remote ``origin`` and a default DVC remote exist;
+    ``None`` for no git remote, ``False`` for no DVC remote."""
+    git_code, _ = run_command(["git", "remote", "get-url", "origin"], COMMAND_TIMEOUT, True)
+    dvc_code, default = run_command(["dvc", "remote", "default"], COMMAND_TIMEOUT, True)
+    return ("origin" if git_code == 0 else None), dvc_code == 0 and bool(default.strip())
+
+
+def head() -> str:
+    return checked(["git", "rev-parse", "HEAD"]).strip()
+
+
+def done_names(baseline: str, remote: str | None) -> set[str]:
+    """Experiments of ``baseline`` that exist here and, with ``remote``, on that git remote."""
+    done = experiment_names(checked(["git", "for-each-ref", "refs/exps/"]), baseline)
+    if remote:
+        done |= experiment_names(checked(["git", "ls-remote", remote, "refs/exps/*"]), baseline)
+    return done
+
+
+def restore_workspace() -> None:
+    """Put back what ``dvc exp run`` changed in the workspace: HEAD's files and outputs."""
+    changed = checked(["git", "diff", "--name-only", "HEAD"]).split()
+    if changed:
+        checked(["git", "checkout", "HEAD", "--", *changed])
+    code, output = run_command(
+        ["dvc", "checkout", "--force", "--allow-missing"], COMMAND_TIMEOUT, capture=True
+    )
+    if code != 0:
+        log.warning("dvc checkout could not restore every output: %s", output.strip())
+    MARKER.unlink(missing_ok=True)
+
+
+def check_clean() -> None:
+    """Raise SweepError if the workspace has changes: a sweep runs the committed project."""
+    dirty = [line[3:] for line in checked(["git", "status", "--porcelain"]).splitlines()]
+    if dirty:
         raise SweepError(
-            "untracked files would be left out of queued experiments: "
-            f"`git add` them (or ignore them) first: {', '.join(untracked)}"
+            "the workspace has uncommitted changes, which other machines would not run: "
+            f"commit or stash them first ({', '.join(dirty)})"
         )
 
 
-def wait_for(names: Sequence[str], poll_seconds: float) -> dict[str, str]:
-    """Poll ``dvc queue status`` until none of ``names`` is queued or running."""
-    with tqdm(total=len(names), desc="experiments", unit="exp", disable=None) as bar:
-        while True:
-            all_states = queue_states(_run(["dvc", "queue", "status"]).stdout)
-            states = {name: all_states.get(name, "Unknown") for name in names}
-            bar.n = sum(state not in PENDING for state in states.values())
-            bar.refresh()
-            if not any(state in PENDING for state in states.values()):
-                return states
-            time.sleep(poll_seconds)
-
-
-def sweep(overrides: Sequence[str], jobs: int, poll_seconds: float = 2.0) -> None:
-    """Queue the grid of ``overrides`` (``-S`` values) and run it with ``jobs`` workers."""
-    check_repository()
-    queued = _run(["dvc", "exp", "run", "--queue", *(f"-S{o}" for o in overrides)])
-    if queued.returncode != 0:
-        raise SweepError(f"dvc exp run --queue failed: {queued.stderr.strip()}")
-    names = re.findall(r"Queued experiment '([^']+)'", queued.stdout)
-    if not names:
-        raise SweepError(f"dvc exp run --queue queued nothing: {queued.stdout.strip()}")
-    log.info("queued %d experiments: %s", len(names), ", ".join(names))
+@contextlib.contextmanager
+def workspace_guard() -> Iterator[None]:
+    """Refuse a workspace with changes (the grid runs the committed project on every
+    machine), clean up after a killed shard, and restore the workspace when done."""
+    if MARKER.exists():
+        log.warning("a previous shard was interrupted: restoring the workspace it left")
+        restore_workspace()
+    check_clean()
+    MARKER.parent.mkdir(parents=True, exist_ok=True)
+    MARKER.write_text(f"{os.getpid()}\n")
+    previous = signal.signal(signal.SIGTERM, _raise_stop)
     try:
-        started = _run(["dvc", "queue", "start", "--jobs", str(jobs)])
-        if started.returncode != 0:
-            raise SweepError(f"dvc queue start failed: {started.stderr.strip()}")
-        states = wait_for(names, poll_seconds)
+        yield
     finally:
-        # Workers otherwise stay alive, idle, after the queue is empty.
-        _run(["dvc", "queue", "stop"])
-    failed = sorted(name for name, state in states.items() if state != "Success")
-    if failed:
-        raise SweepError(f"experiments failed: {', '.join(failed)} (see `dvc queue logs <name>`)")
+        signal.signal(signal.SIGTERM, previous)
+        restore_workspace()
+
+
+# Running --------------------------------------------------------------------------------
+
+
+def run_point(point: Point, pull: bool, timeout: float) -> bool:
+    """``dvc exp run -n <name> -S ...`` in the workspace; True if it succeeded."""
+    command = ["dvc", "exp", "run", "-n", point.name, *(f"-S{o}" for o in point.overrides)]
+    if pull:
+        command.append("--pull")
+    log.info("running %s (%s)", point.name, " ".join(point.overrides))
+    code, _ = run_command(command, timeout)
+    if code != 0:
+        log.error("%s failed: `%s` exited %d", point.name, " ".join(command), code)
+    return code == 0
+
+
+def push_points(names: Sequence[str], remote: str, baseline: str, with_cache: bool) -> None:
+    """Push experiments to ``remote`` (with their DVC outputs and the run-cache unless
+    ``with_cache`` is false); a name another worker pushed first (the same point, run
+    twice) counts as pushed."""
+    command = ["dvc", "exp", "push", remote, *names]
+    checked([*command, "--run-cache"] if with_cache else [*command, "--no-cache"])
+    missing = set(names) - done_names(baseline, remote)
+    if missing:
+        raise SweepError(f"`dvc exp push` did not put {', '.join(sorted(missing))} on {remote}")
+    log.info("pushed %s to %s", ", ".join(names), remote)
+
+
+def run_shard(
+    points: Sequence[Point],
+    remote: str | None,
+    pull: bool,
+    push_cache: bool,
+    timeout: float = POINT_TIMEOUT,
+) -> list[str]:
+    """Run the points not yet done here or on the git ``remote``, one after another,
+    pushing each there when done; return the names that failed. With ``pull`` the first
+    point fetches missing data and run-cache from the DVC remote (``dvc exp run --pull``)
+    instead of recomputing shared stages; ``push_cache`` pushes outputs and run-cache too."""
+    if not MARKER.exists():  # else workspace_guard restores first, then checks
+        check_clean()
+    baseline = head()
+    here = done_names(baseline, None) & {point.name for point in points}
+    if remote and here:
+        # A worker killed while pushing leaves a ref without its outputs on the remote.
+        push_points(sorted(here), remote, baseline, with_cache=push_cache)
+    done = done_names(baseline, remote)
+    todo = [point for point in points if point.name not in done]
+    log.info("%d of %d points to run, the others are done", len(todo), len(points))
+    failed: list[str] = []
+    if not todo:
+        return failed
+    with workspace_guard():
+        for point in todo:
+            if not run_point(point, pull, timeout):
+                failed.append(point.name)
+                continue
+            pull = False
+            if remote:
+                push_points([point.name], remote, baseline, with_cache=push_cache)
+    return failed
+
+
+def prepare_clone(clone: Path, root: Path, cache: str) -> None:
+    """A clone of ``root`` at its HEAD whose DVC cache is ``cache``; reused across runs."""
+    if not (clone / ".git").exists():
+        shutil.rmtree(clone, ignore_errors=True)
+        clone.parent.mkdir(parents=True, exist_ok=True)
+        checked(["git", "clone", "--quiet", "--shared", "--no-checkout", str(root), str(clone)])
+    checked(["git", "fetch", "--quiet", "origin", head()], cwd=clone)
+    # --force: a worker killed in a previous sweep may have left changes behind.
+    checked(["git", "checkout", "--quiet", "--force", "--detach", "FETCH_HEAD"], cwd=clone)
+    checked(["dvc", "cache", "dir", "--local", cache], cwd=clone)
+    # This repository decides what is done: experiments removed here must run again.
+    for ref in checked(
+        ["git", "for-each-ref", "--format=%(refname)", "refs/exps/"], cwd=clone
+    ).split():
+        checked(["git", "update-ref", "-d", ref], cwd=clone)
+
+
+def run_parallel(set_params: Sequence[str], shard: str, jobs: int, timeout: float) -> list[str]:
+    """Run ``shard`` with ``jobs`` worker processes, each in its own clone of this
+    repository (under ``.dvc/tmp``) sharing its DVC cache and pushing its experiments back
+    here; return the workers that failed."""
+    root = Path.cwd()
+    cache = checked(["dvc", "cache", "dir"]).strip()
+    workers = []
+    try:
+        for job in range(1, jobs + 1):
+            clone = root / WORKERS_DIR / f"worker-{job}"
+            prepare_clone(clone, root, cache)
+            command = [
+                sys.executable, "-m", "mnist_mlp.tools.sweep", "run", "--shard", shard,
+                "--jobs", str(jobs), "--worker", str(job), "--timeout", str(timeout),
+                "--local-worker",
+                *(f"-S{text}" for text in set_params),
+            ]  # fmt: skip
+            process = subprocess.Popen(command, cwd=clone, stdin=subprocess.DEVNULL)
+            workers.append((clone.name, process))
+        previous = signal.signal(signal.SIGTERM, _raise_stop)
+        try:
+            return [name for name, process in workers if process.wait() != 0]
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    finally:
+        for _, process in workers:
+            if process.poll() is None:
+                process.terminate()
+        for _, process in workers:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(60)
+
+
+def run_sweep(
+    points: Sequence[Point],
+    set_params: Sequence[str],
+    shard: str,
+    jobs: int,
+    timeout: float,
+) -> list[str]:
+    """Run the points of ``shard`` here with ``jobs`` workers; push them where remotes
+    exist. Return what failed."""
+    remote, storage = remotes()
+    if remote and not storage:
+        log.warning("no default DVC remote: outputs are not pushed, only the experiments")
+    if jobs == 1:
+        return run_shard(points, remote, storage, storage, timeout)
+    check_clean()
+    baseline = head()
+    names = {point.name for point in points}
+    if remote:
+        on_remote = sorted(done_names(baseline, remote) & names)
+        if on_remote:
+            # Local refs tell the workers these are done.
+            checked(["dvc", "exp", "pull", remote, *on_remote, "--no-cache"])
+    failed = run_parallel(set_params, shard, jobs, timeout)
+    if remote:
+        to_push = sorted(done_names(baseline, None) & names - done_names(baseline, remote))
+        if to_push:
+            push_points(to_push, remote, baseline, with_cache=storage)
+    return failed
+
+
+# Gathering ------------------------------------------------------------------------------
+
+
+def exp_show_records(
+    exp_show: Sequence[Mapping[str, Any]], metrics_file: str
+) -> dict[str, dict[str, Any]]:
+    """``{name: {"rev", "params", "metrics"}}`` of every experiment in ``dvc exp show --json``."""
+    records = {}
+    for baseline in exp_show:
+        for experiment in baseline.get("experiments") or []:
+            for rev in experiment["revs"]:
+                data = rev.get("data") or {}
+                records[rev.get("name") or rev["rev"][:7]] = {
+                    "rev": rev["rev"],
+                    "params": data.get("params", {}).get(PARAMS_FILE, {}).get("data", {}),
+                    "metrics": data.get("metrics", {}).get(metrics_file, {}).get("data", {}),
+                }
+    return records
+
+
+def final_loss(loss_csv: str) -> float | None:
+    rows = list(csv.DictReader(io.StringIO(loss_csv)))
+    return float(rows[-1]["loss"]) if rows else None
+
+
+def sweep_rows(
+    points: Sequence[Point],
+    records: Mapping[str, Mapping[str, Any]],
+    losses: Mapping[str, float | None],
+) -> list[dict[str, Any]]:
+    """One row per grid point: name, swept params, scores and final loss, best first;
+    missing points last, with ``status: missing``."""
+    rows = []
+    for point in points:
+        record = records.get(point.name)
+        metrics = record["metrics"] if record else {}
+        row: dict[str, Any] = {"name": point.name}
+        row |= {key: json.dumps(value) for key, value in point.values.items()}
+        row |= {score: metrics.get(score) for score in SCORES}
+        row["final_loss"] = losses.get(point.name)
+        row["status"] = "done" if record else "missing"
+        rows.append(row)
+
+    def order(row: dict[str, Any]) -> tuple[bool, float]:
+        score = row["test_score"]
+        missing = score is None or (isinstance(score, float) and math.isnan(score))
+        return missing, -(score or 0.0)
+
+    return sorted(rows, key=order)
+
+
+def rows_to_csv(rows: Sequence[Mapping[str, Any]]) -> str:
+    stream = io.StringIO()
+    writer = csv.DictWriter(stream, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return stream.getvalue()
+
+
+def rows_to_table(rows: Sequence[Mapping[str, Any]], markdown: bool = False) -> str:
+    """The rows as a text table of any width (or GitHub Markdown), numbers to 6 digits."""
+    from tabulate import tabulate
+
+    return tabulate(
+        [["–" if v is None else v for v in row.values()] for row in rows],
+        headers=list(rows[0]),
+        tablefmt="github" if markdown else "simple",
+        floatfmt=".6g",
+        disable_numparse=False,
+    )
+
+
+def markdown_report(rows: Sequence[Mapping[str, Any]], figure: str | None) -> str:
+    missing = [row["name"] for row in rows if row["status"] == "missing"]
+    lines = [f"# Sweep: {len(rows)} grid points, sorted by test_score", ""]
+    if missing:
+        lines += [f"**Missing ({len(missing)})**: {', '.join(missing)}", ""]
+    lines += [rows_to_table(rows, markdown=True), ""]
+    if figure:
+        lines += [f"![The best runs side by side]({figure})", ""]
+    return "\n".join(lines)
+
+
+def _write(path: str, text: str) -> None:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.tmp")
+    temporary.write_text(text)
+    temporary.replace(target)
+
+
+def gather(
+    points: Sequence[Point], csv_path: str, md_path: str, figure_path: str, best: int
+) -> list[str]:
+    """Pull the grid's experiments, write the CSV, Markdown and figure; return missing names.
+
+    The runs' files are where ``dvc.yaml``'s train and evaluate stages write them.
+    """
+    from mnist_mlp.io.images import save_figure
+    from mnist_mlp.io.pipeline import stage_arguments
+    from mnist_mlp.tools.compare import RunFiles, comparison_figure, load_run
+
+    files = RunFiles.from_dvc_yaml()
+    metrics_file = stage_arguments("evaluate")["--metrics"]
+
+    baseline = head()
+    remote, _ = remotes()
+    if remote:
+        on_remote = done_names(baseline, remote) & {p.name for p in points}
+        if on_remote:
+            # Only the refs: the table reads git, the figure reads its few models lazily.
+            checked(["dvc", "exp", "pull", remote, *sorted(on_remote), "--no-cache"])
+    records = exp_show_records(json.loads(checked(["dvc", "exp", "show", "--json"])), metrics_file)
+    losses = {
+        point.name: final_loss(
+            checked(["git", "show", f"{records[point.name]['rev']}:{files.loss}"])
+        )
+        for point in points
+        if point.name in records
+    }
+    rows = sweep_rows(points, records, losses)
+    done = [row["name"] for row in rows if row["status"] == "done"][:best]
+    figure = None
+    try:
+        if done:
+            runs = [load_run(name, records[name]["rev"], files) for name in done]
+            save_figure(figure_path, comparison_figure(runs))
+            figure = os.path.relpath(figure_path, Path(md_path).parent)
+    except PipelineError as exc:
+        log.warning("no figure of the best runs: %s", exc)
+    _write(csv_path, rows_to_csv(rows))
+    _write(md_path, markdown_report(rows, figure))
+    sys.stdout.write(rows_to_table(rows) + "\n")
+    log.info("wrote %s, %s and %s", csv_path, md_path, figure_path if figure else "no figure")
+    return [row["name"] for row in rows if row["status"] == "missing"]
+
+
+# CLI ------------------------------------------------------------------------------------
+
+
+def load_params(path: str = PARAMS_FILE) -> dict[str, Any]:
+    try:
+        return yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise SweepError(f"{path}: cannot read params ({str(exc).splitlines()[0]})") from None
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
+    parser = argument_parser(__doc__, params=False)
+    commands = parser.add_subparsers(dest="command", required=True)
+    grid = argparse.ArgumentParser(add_help=False)
+    grid.add_argument(
         "-S",
         "--set-param",
         action="append",
-        required=True,
-        dest="overrides",
+        default=[],
+        dest="set_params",
         help="param=value[,value...] as for `dvc exp run -S`; several -S make a grid",
     )
-    parser.add_argument("-j", "--jobs", type=int, default=2, help="parallel queue workers")
+    run = commands.add_parser("run", parents=[grid], help="run one shard of the grid")
+    run.add_argument("--shard", default="1/1", help="I/N: run shard I of N (default 1/1)")
+    run.add_argument("-j", "--jobs", type=int, default=1, help="worker processes on this machine")
+    run.add_argument("--timeout", type=float, default=POINT_TIMEOUT, help="seconds per point")
+    run.add_argument("--local-worker", action="store_true", help=argparse.SUPPRESS)
+    run.add_argument("--worker", type=int, default=1, help=argparse.SUPPRESS)
+    plan = commands.add_parser("plan", parents=[grid], help="print the shards as JSON")
+    plan.add_argument("--max-workers", type=int, default=4)
+    gathering = commands.add_parser("gather", parents=[grid], help="pull and tabulate the grid")
+    gathering.add_argument("--csv", default="reports/sweep.csv")
+    gathering.add_argument("--markdown", default="reports/sweep.md")
+    gathering.add_argument("--figure", default="reports/sweep.png")
+    gathering.add_argument("--best", type=int, default=3, help="runs drawn in the figure")
     args = parser.parse_args(argv)
-    sweep(args.overrides, args.jobs)
-    subprocess.run(
-        [
-            "dvc",
-            "exp",
-            "show",
-            "--only-changed",
-            "--sort-by",
-            SORT_METRIC,
-            "--sort-order",
-            "desc",
-            "--no-pager",
-        ],
-        check=False,
-    )
+
+    points = build_grid(args.set_params, load_params())
+    if args.command == "plan":
+        sys.stdout.write(json.dumps(plan_shards(len(points), args.max_workers)) + "\n")
+    elif args.command == "gather":
+        missing = gather(points, args.csv, args.markdown, args.figure, args.best)
+        if missing:
+            raise SweepError(
+                f"{len(missing)} of {len(points)} points missing: {', '.join(missing)}"
+            )
+    else:
+        shard = select_shard(points, *parse_shard(args.shard))
+        if args.local_worker:
+            # A worker of `--jobs`: its share of the shard; origin is the parent repository.
+            mine = [p for i, p in enumerate(shard) if i % args.jobs == args.worker - 1]
+            failed = run_shard(mine, "origin", remotes()[1], push_cache=False, timeout=args.timeout)
+        else:
+            failed = run_sweep(shard, args.set_params, args.shard, args.jobs, args.timeout)
+        if failed:
+            raise SweepError(f"failed: {', '.join(failed)} (see the log above)")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,381 @@
+"""Sweeps: the grid, names and shards, bounded commands, and shards run by several clones
+that share a bare git repository and a directory DVC remote, then gathered by another."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mnist_mlp.tools import sweep
+from tests.helpers import PROJECT_ROOT, DvcProject, make_dvc_project, tiny_params
+
+PARAMS = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text())
+GRID = ["train.learning_rate_init=0.05,0.1,0.2", "train.hidden_layer_sizes=[5],[4,3]"]
+NAMES = ["lri0.05-hls5", "lri0.05-hls4x3", "lri0.1-hls5", "lri0.1-hls4x3", "lri0.2-hls5"]
+NAMES.append("lri0.2-hls4x3")
+
+
+def test_grid_expands_like_dvc_with_readable_names() -> None:
+    points = sweep.build_grid(GRID, PARAMS)
+    assert [p.name for p in points] == NAMES
+    assert points[1].overrides == (
+        "train.learning_rate_init=0.05",
+        "train.hidden_layer_sizes=[4,3]",
+    )
+    assert points[1].values == {
+        "train.learning_rate_init": 0.05,
+        "train.hidden_layer_sizes": [4, 3],
+    }
+    # The same point written differently has the same name on every machine.
+    again = sweep.build_grid(
+        ["train.learning_rate_init=0.050", "train.hidden_layer_sizes=[5]"], PARAMS
+    )
+    assert again[0].name == "lri0.05-hls5"
+
+
+def test_names_fall_back_to_a_hash_when_too_long_or_not_a_ref() -> None:
+    long = [{"train.hidden_layer_sizes": [100] * 12}]
+    odd = [{"train.activation": "a b"}]
+    assert sweep.point_names(long)[0].startswith("sweep-")
+    assert sweep.point_names(odd)[0].startswith("sweep-")
+    assert sweep.point_names(long) != sweep.point_names([{"train.hidden_layer_sizes": [100] * 13}])
+    for name in sweep.point_names(long) + NAMES:
+        assert sweep.is_valid_name(name)
+        ref = f"refs/exps/ab/{'c' * 38}/{name}"
+        assert subprocess.run(["git", "check-ref-format", ref]).returncode == 0
+
+
+def test_keys_with_the_same_initials_get_distinct_labels() -> None:
+    labels = sweep.abbreviations(["split.random_state", "train.random_state", "train.alpha"])
+    assert labels == {
+        "split.random_state": "split.random_state",
+        "train.random_state": "train.random_state",
+        "train.alpha": "train.alpha",
+    }
+    assert sweep.abbreviations(["train.learning_rate", "train.learning_rate_init"]) == {
+        "train.learning_rate": "lr",
+        "train.learning_rate_init": "lri",
+    }
+
+
+def test_shards_cover_the_grid_exactly_once() -> None:
+    points = sweep.build_grid(GRID, PARAMS)
+    shards = [sweep.select_shard(points, i, 4) for i in range(1, 5)]
+    assert sorted(p.name for shard in shards for p in shard) == sorted(NAMES)
+    assert [p.index for p in shards[1]] == [1, 5]
+    assert sweep.plan_shards(6, 4) == ["1/4", "2/4", "3/4", "4/4"]
+    assert sweep.plan_shards(2, 4) == ["1/2", "2/2"]
+    with pytest.raises(sweep.SweepError, match="--shard 4/3: expected I/N"):
+        sweep.parse_shard("4/3")
+
+
+@pytest.mark.parametrize(
+    ("grid", "message"),
+    [
+        (
+            ["train.learning_rate=0.1", "train.hiden_layer_sizes=[5]"],
+            "-S train.hiden_layer_sizes: unknown param",
+        ),
+        (["train.alpha="], "-S train.alpha=: empty value for train.alpha"),
+        (["train.alpha=0.1,,0.2"], "-S train.alpha=0.1,,0.2: empty value for train.alpha"),
+        (["train.solver=sgd,newton"], "train.solver=\"newton\": train: The 'solver' parameter"),
+        (["train.alpha=[0.1"], "-S train.alpha=[0.1: cannot parse (no viable alternative"),
+        ([], "no grid"),
+    ],
+    ids=["unknown", "empty", "empty-in-list", "sklearn-invalid", "unparsable", "none"],
+)
+def test_bad_grid_stops_before_anything_runs_with_one_line(
+    tmp_path: Path, grid: list[str], message: str
+) -> None:
+    """Run in a directory that is not even a repository: nothing may be started."""
+    (tmp_path / "params.yaml").write_text((PROJECT_ROOT / "params.yaml").read_text())
+    result = subprocess.run(
+        [sys.executable, "-m", "mnist_mlp.tools.sweep", "run", *(f"-S{g}" for g in grid)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert message in result.stderr
+    assert sorted(os.listdir(tmp_path)) == ["params.yaml"]
+
+
+def test_refs_of_other_baselines_are_not_done() -> None:
+    baseline = "ab" + "c" * 38
+    refs = (
+        f"1111\trefs/exps/ab/{'c' * 38}/lri0.1-hls5\n"
+        f"2222\trefs/exps/ab/{'d' * 38}/lri0.2-hls5\n"
+        f"3333\trefs/exps/exec/EXEC_BRANCH\n"
+    )
+    assert sweep.experiment_names(refs, baseline) == {"lri0.1-hls5"}
+
+
+def test_rows_are_sorted_by_test_score_and_missing_points_listed() -> None:
+    points = sweep.build_grid(["train.learning_rate_init=0.05,0.1,0.2"], PARAMS)
+    records = {
+        "lri0.05": {"metrics": {"train_score": 0.9, "test_score": 0.8}},
+        "lri0.2": {"metrics": {"train_score": 0.95, "test_score": 0.85}},
+    }
+    rows = sweep.sweep_rows(points, records, {"lri0.05": 0.5, "lri0.2": 0.4})
+    assert [(r["name"], r["status"]) for r in rows] == [
+        ("lri0.2", "done"),
+        ("lri0.05", "done"),
+        ("lri0.1", "missing"),
+    ]
+    assert list(rows[0]) == [
+        "name",
+        "train.learning_rate_init",
+        "train_score",
+        "test_score",
+        "final_loss",
+        "status",
+    ]
+    table = sweep.rows_to_table(rows)
+    header = table.splitlines()[0].split()
+    assert header == list(rows[0])
+    assert "0.85" in table and "lri0.1" in table
+    markdown = sweep.markdown_report(rows, "sweep.png")
+    assert "**Missing (1)**: lri0.1" in markdown
+    assert "| lri0.2 " in markdown
+
+
+def test_a_daemon_holding_the_output_does_not_block() -> None:
+    """A child that leaves a grandchild holding its stdout (as `dvc queue start` does)
+    must not keep the caller waiting for end-of-file."""
+    result: list[tuple[int, str]] = []
+    command = ["sh", "-c", "sleep 300 & echo $! ; echo started"]
+    caller = threading.Thread(target=lambda: result.append(sweep.run_command(command, 60, True)))
+    caller.start()
+    caller.join(timeout=30)
+    assert not caller.is_alive(), "run_command waited for the daemon"
+    code, output = result[0]
+    os.kill(int(output.split()[0]), signal.SIGKILL)
+    assert code == 0 and output.split()[1] == "started"
+
+
+def test_a_stuck_command_is_stopped_with_its_children(tmp_path: Path) -> None:
+    pid_file = tmp_path / "child.pid"
+    command = ["sh", "-c", f"sleep 300 & echo $! > {pid_file}; wait"]
+    with pytest.raises(sweep.SweepError, match="did not finish within 1 s: stopped it"):
+        sweep.run_command(command, timeout=1)
+    child = int(pid_file.read_text())
+    for _ in range(100):
+        if not Path(f"/proc/{child}").exists() or "Z" in _state(child):
+            break
+        time.sleep(0.1)
+    assert not Path(f"/proc/{child}").exists() or "Z" in _state(child)
+
+
+def test_sigterm_stops_the_running_command_with_one_line(tmp_path: Path) -> None:
+    """A scheduler stopping a worker (SIGTERM) stops what it runs, and the worker exits 1."""
+    pid_file = tmp_path / "child.pid"
+    script = (
+        "import signal\n"
+        "from mnist_mlp.tools import sweep\n"
+        "from mnist_mlp.cli import run_stage\n"
+        "def main(argv):\n"
+        "    signal.signal(signal.SIGTERM, sweep._raise_stop)\n"
+        f"    sweep.run_command(['sh', '-c', 'echo $$ > {pid_file}; exec sleep 300'], 600)\n"
+        "run_stage(main)\n"
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-c", script], stderr=subprocess.PIPE, text=True, cwd=tmp_path
+    )
+    for _ in range(300):
+        if pid_file.exists() and pid_file.read_text().strip():
+            break
+        time.sleep(0.1)
+    worker.send_signal(signal.SIGTERM)
+    _, stderr = worker.communicate(timeout=60)
+    assert worker.returncode == 1
+    assert stderr.strip().splitlines() == ["ERROR __main__: stopped by SIGTERM"]
+    child = int(pid_file.read_text())
+    assert not Path(f"/proc/{child}").exists() or "Z" in _state(child)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0]
+    except FileNotFoundError:
+        return "Z"
+
+
+@pytest.mark.pipeline
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_uncommitted_changes_stop_the_sweep_before_anything_runs(
+    tiny_project: DvcProject, jobs: str
+) -> None:
+    (tiny_project.root / "src/mnist_mlp/new_module.py").write_text("VALUE = 1\n")
+    result = tiny_project.run(
+        sys.executable, "-m", "mnist_mlp.tools.sweep", "run", "--jobs", jobs, "-Strain.max_iter=2",
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "ERROR __main__: the workspace has uncommitted changes, which other machines would "
+        "not run: commit or stash them first (src/mnist_mlp/new_module.py)"
+    ]
+    assert tiny_project.git("for-each-ref", "refs/exps/").stdout == ""
+    assert not (tiny_project.root / sweep.MARKER).exists()
+    assert not (tiny_project.root / sweep.WORKERS_DIR).exists()
+
+
+# Several clones -------------------------------------------------------------------------
+
+
+def sweep_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "mnist_mlp.tools.sweep", *args, *(f"-S{g}" for g in GRID)]
+
+
+def clone(origin: Path, root: Path, env: dict[str, str]) -> DvcProject:
+    subprocess.run(["git", "clone", "-q", str(origin), str(root)], check=True, env=env)
+    return DvcProject(root, env)
+
+
+def start_worker(project: DvcProject, shard: str, log: Path) -> subprocess.Popen:
+    with log.open("a") as stream:
+        return subprocess.Popen(
+            sweep_command("run", "--shard", shard),
+            cwd=project.root,
+            env=project.env,
+            stdin=subprocess.DEVNULL,
+            stdout=stream,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def kill_session(session: int) -> None:
+    """SIGKILL every process of a session, as a scheduler stopping a job does."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getsid(int(entry.name)) == session:
+                    os.kill(int(entry.name), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                continue
+
+
+def remote_names(project: DvcProject) -> set[str]:
+    refs = project.git("ls-remote", "origin", "refs/exps/*").stdout
+    return sweep.experiment_names(refs, project.git("rev-parse", "HEAD").stdout.strip())
+
+
+def wait_until(condition, what: str, attempts: int = 600) -> None:
+    for _ in range(attempts):
+        if condition():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"gave up waiting for {what}")
+
+
+@pytest.fixture
+def shared(tmp_path: Path, tiny_mnist: Path) -> tuple[DvcProject, Path]:
+    """The tiny project reproduced once, pushed to a bare git repo and a directory DVC remote."""
+    project = make_dvc_project(tmp_path / "project", tiny_mnist)
+    project.write_params(tiny_params(tiny_mnist))
+    project.dvc("remote", "add", "-d", "storage", str(tmp_path / "dvc-storage"))
+    project.dvc("repro")
+    project.commit("baseline")
+    project.dvc("push")
+    origin = tmp_path / "origin.git"
+    project.git("clone", "-q", "--bare", str(project.root), str(origin))
+    return project, origin
+
+
+@pytest.mark.pipeline
+def test_three_shards_on_three_clones_then_gather(
+    shared: tuple[DvcProject, Path], tmp_path: Path
+) -> None:
+    project, origin = shared
+    workers = [clone(origin, tmp_path / f"worker-{i}", project.env) for i in (1, 2, 3)]
+    logs = [tmp_path / f"worker-{i}.log" for i in (1, 2, 3)]
+
+    # Worker 1 is killed mid-shard, after its first point reached the remote.
+    first = start_worker(workers[0], "1/3", logs[0])
+    wait_until(lambda: NAMES[0] in remote_names(workers[0]), "worker 1's first point")
+    kill_session(first.pid)
+    first.wait()
+    first_sha = workers[0].git("ls-remote", "origin", f"*/{NAMES[0]}").stdout.split()[0]
+    assert NAMES[3] not in remote_names(workers[0])
+
+    processes = [
+        start_worker(w, f"{i}/3", log)
+        for i, (w, log) in enumerate(zip(workers, logs, strict=True), 1)
+    ]
+    for process in processes:
+        assert process.wait(timeout=900) == 0
+    outputs = [log.read_text() for log in logs]
+    assert "2 of 2 points to run" in outputs[0] and "1 of 2 points to run" in outputs[0]
+    assert outputs[0].count(f"running {NAMES[0]} ") == 1
+    assert first_sha == workers[0].git("ls-remote", "origin", f"*/{NAMES[0]}").stdout.split()[0]
+    assert remote_names(workers[0]) == set(NAMES)
+    # fetch and preprocess ran once in all: in the baseline's `dvc repro`, not on a worker.
+    for output in outputs:
+        assert "Running stage 'fetch'" not in output
+        assert "Running stage 'preprocess'" not in output
+        assert "Running stage 'train'" in output
+    for worker in workers:
+        assert worker.git("status", "--porcelain").stdout == ""
+
+    gatherer = clone(origin, tmp_path / "gatherer", project.env)
+    gathered = gatherer.run(*sweep_command("gather"))
+    rows = list(csv.DictReader((gatherer.root / "reports/sweep.csv").open()))
+    assert sorted(row["name"] for row in rows) == sorted(NAMES)
+    assert {row["status"] for row in rows} == {"done"}
+    assert gathered.stdout.splitlines()[0].split() == list(rows[0])
+    assert (gatherer.root / "reports/sweep.png").read_bytes()[:4] == b"\x89PNG"
+    assert (
+        "![The best runs side by side](sweep.png)"
+        in (gatherer.root / "reports/sweep.md").read_text()
+    )
+
+    # The same grid run locally, without any remote, gives the same rows byte for byte.
+    local = make_dvc_project(tmp_path / "local", project.env["DATA_MIRROR"])
+    local.write_params(yaml.safe_load((project.root / "params.yaml").read_text()))
+    local.commit("same project, no remotes")
+    local.run(*sweep_command("run"))
+    local.run(*sweep_command("gather"))
+    assert (local.root / "reports/sweep.csv").read_text() == (
+        gatherer.root / "reports/sweep.csv"
+    ).read_text()
+    for name in NAMES:
+        metrics = [
+            p.git("show", f"{rev(p, name)}:reports/metrics.json").stdout for p in (local, gatherer)
+        ]
+        assert metrics[0] == metrics[1]
+
+
+def rev(project: DvcProject, name: str) -> str:
+    head = project.git("rev-parse", "HEAD").stdout.strip()
+    return project.git("rev-parse", f"refs/exps/{head[:2]}/{head[2:]}/{name}").stdout.strip()
+
+
+@pytest.mark.pipeline
+def test_gather_lists_missing_points_and_fails(
+    shared: tuple[DvcProject, Path], tmp_path: Path
+) -> None:
+    project, origin = shared
+    worker = clone(origin, tmp_path / "worker", project.env)
+    worker.run(*sweep_command("run", "--shard", "2/3"))
+    gatherer = clone(origin, tmp_path / "gatherer", project.env)
+    result = gatherer.run(*sweep_command("gather"), check=False)
+    assert result.returncode == 1
+    missing = [NAMES[i] for i in (0, 2, 3, 5)]
+    assert f"4 of 6 points missing: {', '.join(missing)}" in result.stderr
+    rows = list(csv.DictReader((gatherer.root / "reports/sweep.csv").open()))
+    assert [row["status"] for row in rows] == ["done"] * 2 + ["missing"] * 4
+    assert {row["name"] for row in rows[:2]} == {NAMES[1], NAMES[4]}
+    assert all(row["test_score"] == "" for row in rows[2:])
+    markdown = (gatherer.root / "reports/sweep.md").read_text()
+    assert f"**Missing (4)**: {', '.join(missing)}" in markdown
