@@ -16,6 +16,8 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import NoReturn
 
@@ -331,3 +333,16 @@ class Running:
     @property
     def output(self) -> str:
         return "".join(self.lines)
+
+
+@contextlib.contextmanager
+def serving(httpd: ThreadingHTTPServer) -> Iterator[None]:
+    """Serve ``httpd`` (bound to 127.0.0.1) on a thread for the block, then stop it."""
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)

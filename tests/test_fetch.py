@@ -8,7 +8,6 @@ import logging
 import random
 import socket
 import struct
-import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +17,7 @@ import pytest
 
 from mnist_mlp.errors import FetchError
 from mnist_mlp.io.fetch import decompressed_sha256, fetch_file, sources
+from tests.helpers import serving
 
 NAME = "train-labels-idx1-ubyte.gz"
 CONTENT = random.Random(0).randbytes(20_000)
@@ -106,12 +106,8 @@ class Server:
 @pytest.fixture
 def server() -> Iterator[Server]:
     server = Server()
-    thread = threading.Thread(target=server.httpd.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.httpd.shutdown()
-    server.httpd.server_close()
-    thread.join(timeout=5)
+    with serving(server.httpd):
+        yield server
 
 
 def fetch(source_list: list[str], destination: Path, **kwargs: float) -> Path:

@@ -10,7 +10,6 @@ import os
 import resource
 import subprocess
 import sys
-import threading
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -36,7 +35,7 @@ from mnist_mlp.io.params import check_section, load_section, load_yaml
 from mnist_mlp.memory import available_memory
 from mnist_mlp.tools.compare import Run
 from mnist_mlp.tools.report import build_report, render_markdown
-from tests.helpers import PROJECT_ROOT, DvcProject, tiny_digits
+from tests.helpers import PROJECT_ROOT, DvcProject, serving, tiny_digits
 
 PARAMS = PROJECT_ROOT / "params.yaml"
 NAME = "train-labels-idx1-ubyte.gz"
@@ -147,12 +146,8 @@ class EndlessServer:
 @pytest.fixture
 def endless() -> Iterator[EndlessServer]:
     server = EndlessServer()
-    thread = threading.Thread(target=server.httpd.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.httpd.shutdown()
-    server.httpd.server_close()
-    thread.join(timeout=5)
+    with serving(server.httpd):
+        yield server
 
 
 def test_endless_http_body_stops_at_the_cap(endless: EndlessServer, tmp_path: Path) -> None:

@@ -114,6 +114,17 @@ def load_section(
     return document[section]
 
 
+def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"train": {"alpha": 1}}`` -> ``{"train.alpha": 1}``."""
+    flat: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, Mapping):
+            flat |= flatten(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
 def key_name(key: Any) -> str:
     """A params key as written in messages: plain when a short string, else :func:`brief`."""
     return key if isinstance(key, str) and len(key) <= 60 and key.isprintable() else brief(key)

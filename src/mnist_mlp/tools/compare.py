@@ -28,7 +28,7 @@ from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.core.visualize import VISUALIZE_SCHEMA, draw_weight_grid, epoch_series
 from mnist_mlp.errors import ParamsError, PipelineError, reason
 from mnist_mlp.io.images import save_figure
-from mnist_mlp.io.params import check_section, load_yaml
+from mnist_mlp.io.params import check_section, flatten, load_yaml
 from mnist_mlp.io.pipeline import stage_arguments
 
 log = logging.getLogger(__name__)
@@ -45,17 +45,6 @@ class Run:
     first_layer: np.ndarray
     loss: pd.DataFrame
     accuracy: pd.DataFrame
-
-
-def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"train": {"alpha": 1}}`` -> ``{"train.alpha": 1}``."""
-    flat: dict[str, Any] = {}
-    for key, value in params.items():
-        if isinstance(value, Mapping):
-            flat |= flatten(value, f"{prefix}{key}.")
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def differing_params(all_params: Sequence[Mapping[str, Any]]) -> list[str]:

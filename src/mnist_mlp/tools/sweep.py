@@ -45,7 +45,8 @@ from typing import Any
 import yaml
 
 from mnist_mlp.cli import argument_parser, run_stage
-from mnist_mlp.errors import PipelineError
+from mnist_mlp.errors import PipelineError, reason
+from mnist_mlp.io.params import flatten
 
 log = logging.getLogger(__name__)
 
@@ -118,19 +119,8 @@ def expand_grid(set_params: Sequence[str]) -> list[tuple[str, ...]]:
     try:
         sweeps = get_hydra_sweeps(by_file)
     except (OverrideParseException, InvalidArgumentError) as exc:
-        raise SweepError(f"-S: {str(exc).splitlines()[0]}") from None
+        raise SweepError(f"-S: {reason(exc)}") from None
     return [tuple(sweep[PARAMS_FILE]) for sweep in sweeps]
-
-
-def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"train": {"alpha": 1}}`` -> ``{"train.alpha": 1}``."""
-    flat: dict[str, Any] = {}
-    for key, value in params.items():
-        if isinstance(value, Mapping):
-            flat |= flatten(value, f"{prefix}{key}.")
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def check_point(params: Mapping[str, Any], values: Mapping[str, Any]) -> None:
