@@ -81,6 +81,12 @@ def build_classifier(train_params: dict[str, Any]) -> MLPClassifier:
     return classifier
 
 
+def _layers(classifier: MLPClassifier, n_features: int, n_classes: int = 10) -> list[int]:
+    """Units per layer, input to output (one output unit for two classes, as sklearn)."""
+    output = 1 if n_classes == 2 else n_classes
+    return [n_features, *classifier.hidden_layer_sizes, output]
+
+
 def fit_memory(
     classifier: MLPClassifier,
     n_train: int,
@@ -113,7 +119,7 @@ def fit_memory(
     200 units for 200 epochs; :data:`mnist_mlp.memory.BASE_BYTES` covers the difference.
     """
     hidden = list(classifier.hidden_layer_sizes)
-    layers = [n_features, *hidden, 1 if n_classes == 2 else n_classes]
+    layers = _layers(classifier, n_features, n_classes)
     n_weights = sum((n_in + 1) * n_out for n_in, n_out in zip(layers, layers[1:], strict=False))
     optimizer_copies = {"sgd": 1, "adam": 2, "lbfgs": 2 * 10 + 2}[classifier.solver]
     copies = 3 + optimizer_copies + 2 + int(classifier.early_stopping)
@@ -141,8 +147,7 @@ MULTIPLY_ADDS_PER_SECOND = 1e10
 def fit_seconds(classifier: MLPClassifier, n_train: int, n_test: int, n_features: int) -> float:
     """Rough seconds :func:`fit` takes: each epoch a forward and backward pass over the
     training set (3 products per weight and sample) and scoring both sets (1 product)."""
-    hidden = list(classifier.hidden_layer_sizes)
-    layers = [n_features, *hidden, 10]
+    layers = _layers(classifier, n_features)
     n_weights = sum(n_in * n_out for n_in, n_out in zip(layers, layers[1:], strict=False))
     per_epoch = (3 * n_train + n_train + n_test) * n_weights
     return classifier.max_iter * per_epoch / MULTIPLY_ADDS_PER_SECOND

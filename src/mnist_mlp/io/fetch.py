@@ -77,7 +77,6 @@ def is_file_list(value: Any) -> bool:
         and all(
             isinstance(item, dict)
             and set(item) == {"name", "sha256"}
-            and isinstance(item["name"], str)
             and is_file_name(item["name"])
             and is_sha256(item["sha256"])
             for item in value

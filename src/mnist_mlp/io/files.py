@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import io
+import hashlib
 import json
 import os
 import shutil
@@ -73,6 +73,15 @@ def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def file_md5(path: str | os.PathLike[str]) -> str | None:
+    """MD5 of a file's bytes (how DVC 3 hashes it), or None if it cannot be read."""
+    try:
+        with Path(path).open("rb") as stream:
+            return hashlib.file_digest(stream, "md5").hexdigest()
+    except OSError:
+        return None
+
+
 def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` atomically."""
     with atomic_path(path) as tmp:
@@ -104,17 +113,13 @@ def write_table(path: str | os.PathLike[str], table: pd.DataFrame) -> None:
     write_bytes(path, table.to_csv(index=False, lineterminator="\n").encode())
 
 
-def csv_columns(text: str) -> dict[str, list[str]]:
-    """CSV text with a header row as ``{column: [values as str]}``."""
-    rows = list(csv.DictReader(io.StringIO(text)))
+def read_csv_columns(path: str | os.PathLike[str]) -> dict[str, list[str]]:
+    """Read a CSV written by :func:`write_csv` into ``{column: [values as str]}``."""
+    with Path(path).open(newline="", encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
     if not rows:
         return {}
     return {key: [row[key] for row in rows] for key in rows[0]}
-
-
-def read_csv_columns(path: str | os.PathLike[str]) -> dict[str, list[str]]:
-    """Read a CSV written by :func:`write_csv` into ``{column: [values as str]}``."""
-    return csv_columns(Path(path).read_text(encoding="utf-8"))
 
 
 def save_array(path: str | os.PathLike[str], array: np.ndarray) -> None:

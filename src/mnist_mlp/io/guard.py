@@ -14,7 +14,6 @@ writing and fails in one line if anything differs: a failed stage is recorded no
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from mnist_mlp.errors import DataError, ParamsError
+from mnist_mlp.io.files import file_md5
 from mnist_mlp.io.params import read_yaml
 
 
@@ -33,7 +33,7 @@ class Snapshot:
     params_path: Path
     sections: dict[str, Any]
     inputs: tuple[Path, ...]
-    files: dict[Path, str]
+    files: dict[Path, str | None]
 
 
 def _files(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -42,14 +42,6 @@ def _files(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
     for item in map(Path, inputs):
         files += sorted(p for p in item.rglob("*") if p.is_file()) if item.is_dir() else [item]
     return files
-
-
-def _md5(path: Path) -> str:
-    try:
-        with path.open("rb") as stream:
-            return hashlib.file_digest(stream, "md5").hexdigest()
-    except OSError:
-        return "missing"
 
 
 def loaded_code() -> list[Path]:
@@ -85,7 +77,7 @@ def snapshot(
         params_path,
         _sections(params_path, sections),
         watched,
-        {path: _md5(path) for path in _files(watched)},
+        {path: file_md5(path) for path in _files(watched)},
     )
 
 
@@ -109,7 +101,7 @@ def check_unchanged(before: Snapshot) -> None:
                 f"{before.params_path}: '{name}' changed while this stage ran; "
                 "no output recorded for the old values, run it again"
             )
-    current = {path: _md5(path) for path in _files(before.inputs)}
+    current = {path: file_md5(path) for path in _files(before.inputs)}
     for path in sorted(set(before.files) | set(current)):
         if before.files.get(path) != current.get(path):
             raise DataError(

@@ -42,11 +42,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.errors import PipelineError, reason
-from mnist_mlp.io.params import flatten
+from mnist_mlp.io.files import write_bytes
+from mnist_mlp.io.params import flatten, read_yaml
 
 log = logging.getLogger(__name__)
 
@@ -591,14 +590,6 @@ def markdown_report(rows: Sequence[Mapping[str, Any]], figure: str | None) -> st
     return "\n".join(lines)
 
 
-def _write(path: str, text: str) -> None:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.tmp")
-    temporary.write_text(text)
-    temporary.replace(target)
-
-
 def gather(
     points: Sequence[Point], csv_path: str, md_path: str, figure_path: str, best: int
 ) -> list[str]:
@@ -638,21 +629,14 @@ def gather(
             figure = os.path.relpath(figure_path, Path(md_path).parent)
     except PipelineError as exc:
         log.warning("no figure of the best runs: %s", exc)
-    _write(csv_path, rows_to_csv(rows))
-    _write(md_path, markdown_report(rows, figure))
+    write_bytes(csv_path, rows_to_csv(rows).encode())
+    write_bytes(md_path, markdown_report(rows, figure).encode())
     sys.stdout.write(rows_to_table(rows) + "\n")
     log.info("wrote %s, %s and %s", csv_path, md_path, figure_path if figure else "no figure")
     return [row["name"] for row in rows if row["status"] == "missing"]
 
 
 # CLI ------------------------------------------------------------------------------------
-
-
-def load_params(path: str = PARAMS_FILE) -> dict[str, Any]:
-    try:
-        return yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise SweepError(f"{path}: cannot read params ({str(exc).splitlines()[0]})") from None
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -682,7 +666,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     gathering.add_argument("--best", type=int, default=3, help="runs drawn in the figure")
     args = parser.parse_args(argv)
 
-    points = build_grid(args.set_params, load_params())
+    points = build_grid(args.set_params, read_yaml(PARAMS_FILE))
     if args.command == "plan":
         sys.stdout.write(json.dumps(plan_shards(len(points), args.max_workers)) + "\n")
     elif args.command == "gather":

@@ -12,7 +12,6 @@ the command that repairs it. Exit status 1 if anything is listed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -23,6 +22,7 @@ from pathlib import Path
 from dvc.repo import Repo
 
 from mnist_mlp.cli import argument_parser, run_stage
+from mnist_mlp.io.files import file_md5
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +39,6 @@ class Damage:
         return f"{self.path}: {self.problem}; repair: {self.repair}"
 
 
-def md5(path: Path) -> str | None:
-    """MD5 of a file's bytes (how DVC 3 hashes), or None if it cannot be read."""
-    try:
-        with path.open("rb") as stream:
-            return hashlib.file_digest(stream, "md5").hexdigest()
-    except OSError:
-        return None
-
-
 def recorded_files(repo: Repo) -> Iterator[tuple[str, str, str, bool]]:
     """``(stage, path, md5, cached)`` for every output file in the current ``dvc.lock``.
 
@@ -62,7 +53,7 @@ def recorded_files(repo: Repo) -> Iterator[tuple[str, str, str, bool]]:
                 continue
             yield stage.name, out.def_path, oid, out.use_cache
             manifest = cache / oid[:2] / oid[2:]
-            if out.hash_info.isdir and md5(manifest) == oid.removesuffix(".dir"):
+            if out.hash_info.isdir and file_md5(manifest) == oid.removesuffix(".dir"):
                 for entry in json.loads(manifest.read_text()):
                     yield stage.name, f"{out.def_path}/{entry['relpath']}", entry["md5"], True
 
@@ -78,10 +69,10 @@ def find_damage(root: str | os.PathLike[str]) -> list[Damage]:
     for stage, path, oid, cached in recorded:
         workspace = root / path
         is_dir = oid.endswith(".dir")
-        workspace_good = is_dir or md5(workspace) == oid
+        workspace_good = is_dir or file_md5(workspace) == oid
         if cached:
             obj = cache / oid[:2] / oid[2:]
-            found = md5(obj)
+            found = file_md5(obj)
             if found != oid.removesuffix(".dir"):
                 shown = os.path.relpath(obj, root)
                 # DVC never overwrites an object it has: the bad one must go first. A good
