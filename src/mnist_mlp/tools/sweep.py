@@ -621,14 +621,18 @@ def gather(
     }
     rows = sweep_rows(points, records, losses)
     done = [row["name"] for row in rows if row["status"] == "done"][:best]
+    # A point whose outputs never reached the DVC remote keeps its row (its scores are in
+    # git) and is left out of the figure, which draws the others.
+    runs = []
+    for name in done:
+        try:
+            runs.append(load_run(name, records[name]["rev"], files))
+        except PipelineError as exc:
+            log.warning("%s is left out of the figure: %s", name, exc)
     figure = None
-    try:
-        if done:
-            runs = [load_run(name, records[name]["rev"], files) for name in done]
-            save_figure(figure_path, comparison_figure(runs))
-            figure = os.path.relpath(figure_path, Path(md_path).parent)
-    except PipelineError as exc:
-        log.warning("no figure of the best runs: %s", exc)
+    if runs:
+        save_figure(figure_path, comparison_figure(runs))
+        figure = os.path.relpath(figure_path, Path(md_path).parent)
     write_bytes(csv_path, rows_to_csv(rows).encode())
     write_bytes(md_path, markdown_report(rows, figure).encode())
     sys.stdout.write(rows_to_table(rows) + "\n")
