@@ -313,12 +313,17 @@ class Running:
                 return line
 
     def child(self, script: str, timeout: float = 60) -> psutil.Process:
-        """The descendant process running ``script`` (e.g. a stage DVC started)."""
+        """The descendant process running ``script`` (e.g. a stage DVC started).
+
+        The script must be an argument of its own: DVC starts each stage as ``$SHELL -c
+        "<cmd>"``, and a shell that does not exec its command (dash, CI's ``/bin/sh``) stays
+        as the parent, with the whole command line as one argument.
+        """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for process in psutil.Process(self.process.pid).children(recursive=True):
                 with contextlib.suppress(psutil.Error):
-                    if script in " ".join(process.cmdline()):
+                    if script in process.cmdline():
                         return process
             time.sleep(0.05)
         pytest.fail(f"no process running {script} within {timeout} s")
