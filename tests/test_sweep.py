@@ -334,6 +334,8 @@ def test_three_shards_on_three_clones_then_gather(
     assert sorted(row["name"] for row in rows) == sorted(NAMES)
     assert {row["status"] for row in rows} == {"done"}
     assert gathered.stdout.splitlines()[0].split() == list(rows[0])
+    # Every point's outputs reached the DVC remote, the killed worker's first one included.
+    assert "left out of the figure" not in gathered.stderr
     assert (gatherer.root / "reports/sweep.png").read_bytes()[:4] == b"\x89PNG"
     assert (
         "![The best runs side by side](sweep.png)"
@@ -379,3 +381,24 @@ def test_gather_lists_missing_points_and_fails(
     assert all(row["test_score"] == "" for row in rows[2:])
     markdown = (gatherer.root / "reports/sweep.md").read_text()
     assert f"**Missing (4)**: {', '.join(missing)}" in markdown
+
+
+@pytest.mark.pipeline
+def test_a_point_on_the_remote_without_its_outputs_gets_them_on_the_next_run(
+    shared: tuple[DvcProject, Path], tmp_path: Path
+) -> None:
+    """A worker killed after `dvc exp push` sent the ref but before it sent the outputs:
+    the point is done (not run again), and the next run of the shard pushes its outputs."""
+    project, origin = shared
+    worker = clone(origin, tmp_path / "worker", project.env)
+    worker.run(*sweep_command("run", "--shard", "1/6"))
+    lock = yaml.safe_load(worker.git("show", f"{rev(worker, NAMES[0])}:dvc.lock").stdout)
+    model_md5 = next(out["md5"] for out in lock["stages"]["train"]["outs"] if "skops" in out["path"])
+    pushed_model = tmp_path / "dvc-storage/files/md5" / model_md5[:2] / model_md5[2:]
+    assert pushed_model.is_file()
+    pushed_model.unlink()
+
+    again = worker.run(*sweep_command("run", "--shard", "1/6"))
+    assert "0 of 1 points to run" in again.stderr
+    assert f"running {NAMES[0]}" not in again.stderr
+    assert pushed_model.is_file()
