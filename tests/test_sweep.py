@@ -3,7 +3,9 @@ that share a bare git repository and a directory DVC remote, then gathered by an
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -12,11 +14,12 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 import yaml
 
 from mnist_mlp.tools import sweep
-from tests.helpers import PROJECT_ROOT, DvcProject, make_dvc_project, tiny_params
+from tests.helpers import PROJECT_ROOT, DvcProject, Running, make_dvc_project, tiny_params
 
 PARAMS = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text())
 GRID = ["train.learning_rate_init=0.05,0.1,0.2", "train.hidden_layer_sizes=[5],[4,3]"]
@@ -177,14 +180,13 @@ def test_a_stuck_command_is_stopped_with_its_children(tmp_path: Path) -> None:
 
 
 def test_sigterm_stops_the_running_command_with_one_line(tmp_path: Path) -> None:
-    """A scheduler stopping a worker (SIGTERM) stops what it runs, and the worker exits 1."""
+    """A scheduler stopping a worker (SIGTERM) stops what it runs, and the worker exits as a
+    shell reports a command SIGTERM stopped (143), with one line."""
     pid_file = tmp_path / "child.pid"
     script = (
-        "import signal\n"
         "from mnist_mlp.tools import sweep\n"
         "from mnist_mlp.cli import run_stage\n"
         "def main(argv):\n"
-        "    signal.signal(signal.SIGTERM, sweep._raise_stop)\n"
         f"    sweep.run_command(['sh', '-c', 'echo $$ > {pid_file}; exec sleep 300'], 600)\n"
         "run_stage(main)\n"
     )
@@ -197,10 +199,30 @@ def test_sigterm_stops_the_running_command_with_one_line(tmp_path: Path) -> None
         time.sleep(0.1)
     worker.send_signal(signal.SIGTERM)
     _, stderr = worker.communicate(timeout=60)
-    assert worker.returncode == 1
-    assert stderr.strip().splitlines() == ["ERROR __main__: stopped by SIGTERM"]
+    assert worker.returncode == 128 + signal.SIGTERM
+    assert stderr.strip().splitlines() == [
+        "ERROR __main__: stopped by SIGTERM before finishing; run it again"
+    ]
     child = int(pid_file.read_text())
     assert not Path(f"/proc/{child}").exists() or "Z" in _state(child)
+
+
+@pytest.mark.pipeline
+def test_sigterm_mid_experiment_records_nothing_and_restores_the_workspace(
+    tiny_project: DvcProject,
+) -> None:
+    slow = ["-Strain.batch_size=1", "-Strain.max_iter=300", "-Strain.n_iter_no_change=300"]
+    worker = Running(tiny_project, sys.executable, "-m", "mnist_mlp.tools.sweep", "run", *slow)
+    worker.wait_for_line(r"epoch 1: loss")
+    train = worker.child("stages/train.py")
+    worker.process.send_signal(signal.SIGTERM)
+    assert worker.finish() == 128 + signal.SIGTERM
+    assert worker.lines[-1].endswith("stopped by SIGTERM before finishing; run it again\n")
+    assert tiny_project.dvc("exp", "list", "--name-only").stdout.strip() == ""
+    assert tiny_project.git("status", "--porcelain").stdout == ""
+    assert not (tiny_project.root / sweep.MARKER).exists()
+    with contextlib.suppress(psutil.NoSuchProcess):
+        assert train.status() == psutil.STATUS_ZOMBIE
 
 
 def _state(pid: int) -> str:
@@ -356,6 +378,13 @@ def test_three_shards_on_three_clones_then_gather(
             p.git("show", f"{rev(p, name)}:reports/metrics.json").stdout for p in (local, gatherer)
         ]
         assert metrics[0] == metrics[1]
+        # The table's scores are the run's metrics.
+        row = next(row for row in rows if row["name"] == name)
+        scores = json.loads(metrics[1])
+        assert (float(row["train_score"]), float(row["test_score"])) == (
+            scores["train_score"],
+            scores["test_score"],
+        )
 
 
 def rev(project: DvcProject, name: str) -> str:
@@ -393,7 +422,8 @@ def test_a_point_on_the_remote_without_its_outputs_gets_them_on_the_next_run(
     worker = clone(origin, tmp_path / "worker", project.env)
     worker.run(*sweep_command("run", "--shard", "1/6"))
     lock = yaml.safe_load(worker.git("show", f"{rev(worker, NAMES[0])}:dvc.lock").stdout)
-    model_md5 = next(out["md5"] for out in lock["stages"]["train"]["outs"] if "skops" in out["path"])
+    outs = lock["stages"]["train"]["outs"]
+    model_md5 = next(out["md5"] for out in outs if out["path"].endswith(".skops"))
     pushed_model = tmp_path / "dvc-storage/files/md5" / model_md5[:2] / model_md5[2:]
     assert pushed_model.is_file()
     pushed_model.unlink()

@@ -245,21 +245,13 @@ def experiment_names(refs: str, baseline: str) -> set[str]:
 # Commands -------------------------------------------------------------------------------
 
 
-class _Stop(SweepError):
-    """SIGTERM arrived: stop the running command and clean up."""
-
-
-def _raise_stop(signum: int, frame: Any) -> None:
-    raise _Stop(f"stopped by {signal.Signals(signum).name}")
-
-
 def run_command(
     command: Sequence[str], timeout: float, capture: bool = False, cwd: Path | None = None
 ) -> tuple[int, str]:
     """Run ``command`` bounded by ``timeout`` seconds; return its exit code and, with
     ``capture``, its output. Output goes to a file, never a pipe, so that a daemon that
-    inherits it cannot keep us waiting; on timeout, SIGTERM or Ctrl-C the command's whole
-    process group is stopped."""
+    inherits it cannot keep us waiting; on timeout, SIGTERM or Ctrl-C (``cli.Interrupted``)
+    the command's whole process group is stopped."""
     with tempfile.TemporaryFile() as output:
         stream = output if capture else None
         process = subprocess.Popen(
@@ -325,10 +317,15 @@ def done_names(baseline: str, remote: str | None) -> set[str]:
 
 
 def restore_workspace() -> None:
-    """Put back what ``dvc exp run`` changed in the workspace: HEAD's files and outputs."""
-    changed = checked(["git", "diff", "--name-only", "HEAD"]).split()
-    if changed:
-        checked(["git", "checkout", "HEAD", "--", *changed])
+    """Put back what ``dvc exp run`` changed in the workspace: HEAD's files and outputs.
+
+    The sweep started from a clean workspace (:func:`check_clean`), so every change to a
+    file git sees is the experiments': in a project whose HEAD has no ``dvc.lock`` yet,
+    that is the lock, the ``.gitignore`` files DVC added and the outputs they hid.
+    Ignored files (outputs of HEAD, ``.venv``) are kept.
+    """
+    checked(["git", "reset", "--quiet", "--hard", "HEAD"])
+    checked(["git", "clean", "--quiet", "--force", "-d"])
     code, output = run_command(
         ["dvc", "checkout", "--force", "--allow-missing"], COMMAND_TIMEOUT, capture=True
     )
@@ -352,16 +349,17 @@ def workspace_guard() -> Iterator[None]:
     """Refuse a workspace with changes (the grid runs the committed project on every
     machine), clean up after a killed shard, and restore the workspace when done."""
     if MARKER.exists():
-        log.warning("a previous shard was interrupted: restoring the workspace it left")
+        log.warning(
+            "a previous shard was interrupted: putting the workspace back to HEAD, "
+            "as it was before that shard"
+        )
         restore_workspace()
     check_clean()
     MARKER.parent.mkdir(parents=True, exist_ok=True)
     MARKER.write_text(f"{os.getpid()}\n")
-    previous = signal.signal(signal.SIGTERM, _raise_stop)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
         restore_workspace()
 
 
@@ -463,11 +461,7 @@ def run_parallel(set_params: Sequence[str], shard: str, jobs: int, timeout: floa
             ]  # fmt: skip
             process = subprocess.Popen(command, cwd=clone, stdin=subprocess.DEVNULL)
             workers.append((clone.name, process))
-        previous = signal.signal(signal.SIGTERM, _raise_stop)
-        try:
-            return [name for name, process in workers if process.wait() != 0]
-        finally:
-            signal.signal(signal.SIGTERM, previous)
+        return [name for name, process in workers if process.wait() != 0]
     finally:
         for _, process in workers:
             if process.poll() is None:
@@ -510,21 +504,21 @@ def run_sweep(
 # Gathering ------------------------------------------------------------------------------
 
 
-def exp_show_records(
+def experiment_records(
     exp_show: Sequence[Mapping[str, Any]], metrics_file: str
 ) -> dict[str, dict[str, Any]]:
-    """``{name: {"rev", "params", "metrics"}}`` of every experiment in ``dvc exp show --json``."""
-    records = {}
-    for baseline in exp_show:
-        for experiment in baseline.get("experiments") or []:
-            for rev in experiment["revs"]:
-                data = rev.get("data") or {}
-                records[rev.get("name") or rev["rev"][:7]] = {
-                    "rev": rev["rev"],
-                    "params": data.get("params", {}).get(PARAMS_FILE, {}).get("data", {}),
-                    "metrics": data.get("metrics", {}).get(metrics_file, {}).get("data", {}),
-                }
-    return records
+    """``{name: {"rev", "metrics"}}`` of the named experiments in ``dvc.api.exp_show()``'s
+    rows. A score is its own column, or ``<file>:<score>`` where another metrics file has
+    the same key."""
+
+    def score(row: Mapping[str, Any], name: str) -> Any:
+        return row.get(f"{metrics_file}:{name}", row.get(name))
+
+    return {
+        row["Experiment"]: {"rev": row["rev"], "metrics": {s: score(row, s) for s in SCORES}}
+        for row in exp_show
+        if row.get("Experiment")
+    }
 
 
 def final_loss(loss_csv: str) -> float | None:
@@ -597,6 +591,8 @@ def gather(
 
     The runs' files are where ``dvc.yaml``'s train and evaluate stages write them.
     """
+    import dvc.api
+
     from mnist_mlp.io.images import save_figure
     from mnist_mlp.io.pipeline import stage_arguments
     from mnist_mlp.tools.compare import RunFiles, comparison_figure, load_run
@@ -611,7 +607,7 @@ def gather(
         if on_remote:
             # Only the refs: the table reads git, the figure reads its few models lazily.
             checked(["dvc", "exp", "pull", remote, *sorted(on_remote), "--no-cache"])
-    records = exp_show_records(json.loads(checked(["dvc", "exp", "show", "--json"])), metrics_file)
+    records = experiment_records(dvc.api.exp_show(), metrics_file)
     losses = {
         point.name: final_loss(
             checked(["git", "show", f"{records[point.name]['rev']}:{files.loss}"])
