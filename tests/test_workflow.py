@@ -103,11 +103,12 @@ def test_sweep_plan_step_turns_the_default_grid_into_shards(tmp_path) -> None:
     workflow = yaml.safe_load(SWEEP_WORKFLOW.read_text())
     inputs = workflow[True]["workflow_dispatch"]["inputs"]
     line = step_running(sweep_jobs()["plan"], "sweep-plan")["run"]
-    line = line.replace("${{ inputs.workers }}", inputs["workers"]["default"])
+    assert workflow["env"] == {"GRID": "${{ inputs.grid }}", "WORKERS": "${{ inputs.workers }}"}
     output = tmp_path / "github_output"
     env = {
         **os.environ,
         "GRID": inputs["grid"]["default"],
+        "WORKERS": inputs["workers"]["default"],
         "GITHUB_OUTPUT": str(output),
         "PATH": f"{PROJECT_ROOT / '.venv/bin'}{os.pathsep}{os.environ['PATH']}",
     }
@@ -123,8 +124,9 @@ def test_sweep_workers_run_one_shard_each_from_a_full_clone() -> None:
     worker = jobs["worker"]
     assert worker["needs"] == "plan"
     assert worker["strategy"]["matrix"]["shard"] == "${{ fromJSON(needs.plan.outputs.shards) }}"
-    line = step_running(worker, "make sweep ")["run"].replace("${{ matrix.shard }}", "2/3")
-    assert shlex.split(line) == ["make", "sweep", "SWEEP=$GRID", "SHARD=2/3"]
+    step = step_running(worker, "make sweep ")
+    assert step["env"] == {"SHARD": "${{ matrix.shard }}"}
+    assert shlex.split(step["run"]) == ["make", "sweep", "SWEEP=$GRID", "SHARD=$SHARD"]
     for name, job in jobs.items():
         checkout = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout"))
         assert checkout["with"]["fetch-depth"] == 0, name
@@ -152,3 +154,10 @@ def test_sweep_workflow_pins_its_actions_and_runs_existing_make_targets() -> Non
     targets = set(re.findall(r"^([a-z-]+):", (PROJECT_ROOT / "Makefile").read_text(), re.M))
     used = set(re.findall(r"make (?:-s )?([a-z-]+)", " ".join(s.get("run", "") for s in steps)))
     assert used and used <= targets, used - targets
+
+
+def test_sweep_workflow_passes_inputs_to_scripts_only_through_the_environment() -> None:
+    """An expression spliced into a `run:` script is run as shell code: a grid such as
+    `x"; curl ... #` would run in a job that can push to the repository."""
+    runs = [step["run"] for job in sweep_jobs().values() for step in job["steps"] if "run" in step]
+    assert runs and not [run for run in runs if "${{" in run]
