@@ -87,7 +87,10 @@ def test_shards_cover_the_grid_exactly_once() -> None:
         ),
         (["train.alpha="], "-S train.alpha=: empty value for train.alpha"),
         (["train.alpha=0.1,,0.2"], "-S train.alpha=0.1,,0.2: empty value for train.alpha"),
-        (["train.solver=sgd,newton"], "train.solver=\"newton\": train: The 'solver' parameter"),
+        (
+            ["train.solver=sgd,newton"],
+            "train.solver=\"newton\": params.yaml: train.solver: The 'solver' parameter",
+        ),
         (["train.alpha=[0.1"], "-S train.alpha=[0.1: cannot parse (no viable alternative"),
         ([], "no grid"),
     ],

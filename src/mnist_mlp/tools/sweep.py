@@ -45,7 +45,7 @@ from typing import Any
 from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.errors import PipelineError, reason
 from mnist_mlp.io.files import write_bytes
-from mnist_mlp.io.params import flatten, read_yaml
+from mnist_mlp.io.params import flatten, parse_section, read_yaml
 
 log = logging.getLogger(__name__)
 
@@ -133,12 +133,12 @@ def check_point(params: Mapping[str, Any], values: Mapping[str, Any]) -> None:
             hint = f"; {section} has {', '.join(allowed)}" if allowed else ""
             raise SweepError(f"-S {key}: unknown param in {PARAMS_FILE}{hint}")
     if any(key.startswith("train.") for key in values):
-        from mnist_mlp.core.train import build_classifier
+        from mnist_mlp.core.train import TrainParams
 
         train = dict(params["train"])
         train.update({k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("train.")})
         try:
-            build_classifier(train)
+            parse_section(TrainParams, train, PARAMS_FILE, "train")
         except PipelineError as exc:
             raise SweepError(f"grid point {format_values(values)}: {exc}") from None
 
