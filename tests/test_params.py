@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from mnist_mlp.core.visualize import VisualizeParams
 from mnist_mlp.errors import ParamsError
 from mnist_mlp.io.fetch import FetchParams
 from mnist_mlp.io.params import load_section, parse_section, read_yaml
-from tests.helpers import PROJECT_ROOT, assert_one_line_error, run_script
+from tests.helpers import DVC_STAGES, PROJECT_ROOT, STAGES, assert_one_line_error, run_script
 
 PARAMS = PROJECT_ROOT / "params.yaml"
 SECTIONS = {
@@ -202,3 +203,17 @@ def test_stage_stops_on_a_bad_param_in_one_line(tmp_path: Path, section: str) ->
     [key] = change
     assert_one_line_error(result, f"params.yaml: {section}.{key}: ")
     assert not (tmp_path / "out").exists()
+
+
+def definition_file(cls: type) -> str:
+    return str(Path(sys.modules[cls.__module__].__file__).relative_to(PROJECT_ROOT))
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_stage_depends_on_the_definitions_of_the_params_it_reads(stage: str) -> None:
+    """Editing a section's definition reruns the stages that read it; the fetch definition,
+    which no other stage imports, reruns only fetch."""
+    deps = DVC_STAGES[stage]["deps"]
+    for section in DVC_STAGES[stage]["params"]:
+        assert definition_file(SECTIONS[section]) in deps, (stage, section)
+    assert (definition_file(FetchParams) in deps) == (stage == "fetch")

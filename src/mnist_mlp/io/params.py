@@ -187,24 +187,25 @@ def describe(annotation: Any) -> str:
         return f"a list, each item {describe(args[0])}"
     if is_dataclass(annotation):
         return f"a mapping of {', '.join(f.name for f in fields(annotation))}"
-    return _TYPE_NAMES[annotation]
+    return _SCALARS[annotation][0]
 
 
-_TYPE_NAMES = {
-    type(None): "null",
-    bool: "true or false",
-    int: "an int",
-    float: "a number",
-    str: "a string",
+# What YAML value each scalar type takes, and its name in messages. A boolean is never a
+# number (YAML `true` is not 1), and an int is a number where a float is allowed.
+_SCALARS: dict[Any, tuple[str, Callable[[Any], bool]]] = {
+    type(None): ("null", lambda v: v is None),
+    bool: ("true or false", lambda v: isinstance(v, bool)),
+    int: ("an int", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    float: ("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)),
+    str: ("a string", lambda v: isinstance(v, str)),
 }
 
 
 def _convert(value: Any, annotation: Any, where: str | os.PathLike[str], key: str) -> Any:
     """``value`` as the type ``annotation``: YAML lists become tuples, mappings dataclasses.
 
-    Numbers are kept as they are (an int stays an int where a float is allowed, as
-    scikit-learn would be given it), and a boolean is never a number: YAML ``true`` is
-    not 1 here.
+    Numbers are kept as they are: an int stays an int where a float is allowed, as
+    scikit-learn would be given it (the model file records the type).
 
     Raises
     ------
@@ -227,15 +228,7 @@ def _convert(value: Any, annotation: Any, where: str | os.PathLike[str], key: st
         if not isinstance(value, list | tuple):
             raise _Mismatch
         return tuple(_convert(item, args[0], where, f"{key}[{i}]") for i, item in enumerate(value))
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    matches = {
-        type(None): value is None,
-        bool: isinstance(value, bool),
-        int: isinstance(value, int) and not isinstance(value, bool),
-        float: number,
-        str: isinstance(value, str),
-    }
-    if matches[annotation]:
+    if _SCALARS[annotation][1](value):
         return value
     raise _Mismatch
 
@@ -261,7 +254,7 @@ def parse_section(
         On the first problem, in one line naming the file and the key path:
         ``params.yaml: visualize.rows: expected an int from 1 to 16, got 0``.
     """
-    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    names = [f.name for f in fields(cls)]
     if not isinstance(values, Mapping):
         raise params_error(
             where, key, f"expected a mapping of {', '.join(names)}, got {brief(values)}"
@@ -274,7 +267,7 @@ def parse_section(
         )
     types = get_type_hints(cls)
     kwargs: dict[str, Any] = {}
-    for f in fields(cls):  # type: ignore[arg-type]
+    for f in fields(cls):
         name = f"{key}.{f.name}"
         expected = f.metadata["expected"] or describe(types[f.name])
         if f.name not in values:
