@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         *read_pair(data / "train-images-idx3-ubyte.gz", data / "train-labels-idx1-ubyte.gz"),
         *read_pair(data / "t10k-images-idx3-ubyte.gz", data / "t10k-labels-idx1-ubyte.gz"),
     )
-    arrays = split(X, y, load_section(args.params, "split", SplitParams))
+    arrays = split(X, y, load_section(args.params, "split", SplitParams), args.params)
     results: dict[str, object] = {"kernels": running_kernels()}
     for dtype in ("float64", "float32"):
         X_train, X_test = (to_features(arrays[n], dtype) for n in ("X_train", "X_test"))

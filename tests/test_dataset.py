@@ -35,7 +35,7 @@ def test_combine_keeps_train_then_test_order() -> None:
 
 def test_default_split_is_the_examples_slicing(data) -> None:
     X, y = data
-    arrays = split(X, y, DEFAULT_SPLIT)
+    arrays = split(X, y, DEFAULT_SPLIT, "params.yaml")
     np.testing.assert_array_equal(arrays["X_train"], X[:30])
     np.testing.assert_array_equal(arrays["X_test"], X[30:])
     np.testing.assert_array_equal(arrays["y_train"], y[:30])
@@ -44,7 +44,9 @@ def test_default_split_is_the_examples_slicing(data) -> None:
 
 def test_stratified_shuffled_split_keeps_class_balance(data) -> None:
     X, y = data
-    arrays = split(X, y, replace(DEFAULT_SPLIT, shuffle=True, random_state=0, stratify=True))
+    arrays = split(
+        X, y, replace(DEFAULT_SPLIT, shuffle=True, random_state=0, stratify=True), "params.yaml"
+    )
     assert np.bincount(arrays["y_test"], minlength=10).tolist() == [1] * 10
     assert len(arrays["y_train"]) == 30
 

@@ -47,7 +47,7 @@ def test_recipe_splits_as_the_example() -> None:
     split_params = parse_section(SplitParams, recipe_params()["split"], "params.yaml", "split")
     rows = np.arange(70_000)
     X = rows.reshape(-1, 1)
-    parts = split(X, rows % 10, split_params)
+    parts = split(X, rows % 10, split_params, "params.yaml")
     train, test = train_test_split(rows, random_state=0, test_size=0.7)
     np.testing.assert_array_equal(parts["X_train"].ravel(), train)
     np.testing.assert_array_equal(parts["X_test"].ravel(), test)

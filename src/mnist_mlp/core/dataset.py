@@ -7,6 +7,7 @@ by ``1 / 255`` differs in the last bit and would change every published number.
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -57,7 +58,7 @@ def combine(
 
 
 def split(
-    X: np.ndarray, y: np.ndarray, params: SplitParams, where: str = "params.yaml"
+    X: np.ndarray, y: np.ndarray, params: SplitParams, where: str | os.PathLike[str]
 ) -> dict[str, np.ndarray]:
     """Split with ``train_test_split``; the params use its keyword names.
 
