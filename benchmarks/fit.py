@@ -30,8 +30,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         pin_kernels()
     # These load numpy: after the pin.
-    from mnist_mlp.core.dataset import SPLIT_SCHEMA, combine, split, to_features
-    from mnist_mlp.core.train import build_classifier
+    from mnist_mlp.core.dataset import SplitParams, combine, split, to_features
+    from mnist_mlp.core.train import TrainParams, build_classifier
     from mnist_mlp.io.idx import read_pair
     from mnist_mlp.io.params import load_section
     from mnist_mlp.kernels import pinned_blas_threads, running_kernels
@@ -41,13 +41,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         *read_pair(data / "train-images-idx3-ubyte.gz", data / "train-labels-idx1-ubyte.gz"),
         *read_pair(data / "t10k-images-idx3-ubyte.gz", data / "t10k-labels-idx1-ubyte.gz"),
     )
-    arrays = split(X, y, load_section(args.params, "split", SPLIT_SCHEMA))
+    arrays = split(X, y, load_section(args.params, "split", SplitParams), args.params)
     results: dict[str, object] = {"kernels": running_kernels()}
     for dtype in ("float64", "float32"):
         X_train, X_test = (to_features(arrays[n], dtype) for n in ("X_train", "X_test"))
         seconds = []
         for _ in range(args.repeats):
-            classifier = build_classifier(load_section(args.params, "train"))
+            classifier = build_classifier(load_section(args.params, "train", TrainParams))
             start = time.perf_counter()
             with warnings.catch_warnings(), pinned_blas_threads():
                 warnings.simplefilter("ignore")

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Sequence
 
 from mnist_mlp.cli import argument_parser, run_stage
-from mnist_mlp.core.dataset import ARRAY_NAMES, FEATURES_SCHEMA
+from mnist_mlp.core.dataset import ARRAY_NAMES, FeaturesParams
 from mnist_mlp.core.evaluate import check_model, evaluate
 from mnist_mlp.io.files import load_arrays, write_json, write_table
 from mnist_mlp.io.guard import snapshot, unchanged
@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     log.info("%s", describe(KERNELS))
 
     read = snapshot(args.params, ["features"], [args.data, args.model])
-    features = load_section(args.params, "features", FEATURES_SCHEMA)
+    features = load_section(args.params, "features", FeaturesParams)
 
     arrays = load_arrays(args.data, ARRAY_NAMES)
     model = load_model(args.model)
@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         arrays["y_train"],
         arrays["X_test"],
         arrays["y_test"],
-        features["dtype"],
+        features.dtype,
     )
     with unchanged(read):
         write_json(args.metrics, metrics)

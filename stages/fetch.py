@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 
 from mnist_mlp.cli import argument_parser, run_stage
-from mnist_mlp.io.fetch import FETCH_SCHEMA, MIRROR_ENV, fetch_file, sources
+from mnist_mlp.io.fetch import MIRROR_ENV, FetchParams, fetch_file, sources
 from mnist_mlp.io.files import atomic_directory
 from mnist_mlp.io.guard import snapshot, unchanged
 from mnist_mlp.io.params import load_section
@@ -18,21 +18,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     read = snapshot(args.params, ["fetch"], [])
-    params = load_section(args.params, "fetch", FETCH_SCHEMA)
-    source_list = sources(params["mirrors"], os.environ.get(MIRROR_ENV))
+    params = load_section(args.params, "fetch", FetchParams)
+    source_list = sources(params.mirrors, os.environ.get(MIRROR_ENV))
     # Checked again last thing before the directory is put in place.
     with atomic_directory(args.out) as tmp, unchanged(read):
-        for item in params["files"]:
+        for item in params.files:
             fetch_file(
-                item["name"],
-                item["sha256"],
+                item.name,
+                item.sha256,
                 source_list,
                 tmp,
-                timeout=params["timeout"],
-                attempt_seconds=params["attempt_seconds"],
-                retries=params["retries"],
-                retry_delay=params["retry_delay"],
-                max_file_bytes=params["max_file_bytes"],
+                timeout=params.timeout,
+                attempt_seconds=params.attempt_seconds,
+                retries=params.retries,
+                retry_delay=params.retry_delay,
+                max_file_bytes=params.max_file_bytes,
             )
 
 

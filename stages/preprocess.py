@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 
 from mnist_mlp.cli import argument_parser, run_stage
-from mnist_mlp.core.dataset import SPLIT_SCHEMA, combine, split
+from mnist_mlp.core.dataset import SplitParams, combine, split
 from mnist_mlp.io.files import save_arrays
 from mnist_mlp.io.guard import snapshot, unchanged
 from mnist_mlp.io.idx import read_pair
@@ -27,12 +27,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         ["split"],
         [args.train_images, args.train_labels, args.test_images, args.test_labels],
     )
-    params = load_section(args.params, "split", SPLIT_SCHEMA)
+    params = load_section(args.params, "split", SplitParams)
     X, y = combine(
         *read_pair(args.train_images, args.train_labels),
         *read_pair(args.test_images, args.test_labels),
     )
-    arrays = split(X, y, params)
+    arrays = split(X, y, params, args.params)
     with unchanged(read):
         save_arrays(args.out, arrays)
     log.info("%d training and %d test samples", len(arrays["y_train"]), len(arrays["y_test"]))

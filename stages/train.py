@@ -13,8 +13,14 @@ from pathlib import Path
 import numpy as np
 
 from mnist_mlp.cli import argument_parser, run_stage
-from mnist_mlp.core.dataset import ARRAY_NAMES, FEATURES_SCHEMA, to_features
-from mnist_mlp.core.train import build_classifier, check_fit_memory, fit, fit_seconds
+from mnist_mlp.core.dataset import ARRAY_NAMES, FeaturesParams, to_features
+from mnist_mlp.core.train import (
+    TrainParams,
+    build_classifier,
+    check_fit_memory,
+    fit,
+    fit_seconds,
+)
 from mnist_mlp.io.files import load_arrays, save_array, write_csv
 from mnist_mlp.io.guard import snapshot, unchanged
 from mnist_mlp.io.model_file import save_model
@@ -40,14 +46,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     log.info("%s", describe(KERNELS))
 
     read = snapshot(args.params, ["features", "train"], [args.data])
-    features = load_section(args.params, "features", FEATURES_SCHEMA)
+    features = load_section(args.params, "features", FeaturesParams)
 
-    classifier = build_classifier(load_section(args.params, "train"))
+    classifier = build_classifier(load_section(args.params, "train", TrainParams))
     data = Path(args.data)
     train_shape, _ = npy_header(data / "X_train.npy")
     test_shape, _ = npy_header(data / "X_test.npy")
     needed = check_fit_memory(
-        classifier, train_shape, test_shape[0], features["dtype"], available_memory()
+        classifier, train_shape, test_shape[0], features.dtype, available_memory()
     )
     seconds = fit_seconds(classifier, train_shape[0], test_shape[0], int(np.prod(train_shape[1:])))
     log.info("expecting about %s of memory and %.0f s of fitting", gib(needed), seconds)
@@ -55,9 +61,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     model, history = fit(
         classifier,
         # pop: the uint8 pixels are freed once converted (47 MB of MNIST's training set).
-        to_features(arrays.pop("X_train"), features["dtype"]),
+        to_features(arrays.pop("X_train"), features.dtype),
         arrays["y_train"],
-        to_features(arrays["X_test"], features["dtype"]),
+        to_features(arrays["X_test"], features.dtype),
         arrays["y_test"],
     )
     with unchanged(read):

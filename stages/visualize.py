@@ -8,12 +8,13 @@ KERNELS = pin_kernels()
 # isort: split
 import logging
 from collections.abc import Sequence
+from dataclasses import asdict
 
 import numpy as np
 
 from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.core.visualize import (
-    VISUALIZE_SCHEMA,
+    VisualizeParams,
     check_draw_memory,
     curves_figure,
     weight_grid_figure,
@@ -43,12 +44,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     read = snapshot(
         args.params, ["visualize"], [args.first_layer, args.loss, args.accuracy, args.snapshots]
     )
-    params = load_section(args.params, "visualize", VISUALIZE_SCHEMA)
+    params = load_section(args.params, "visualize", VisualizeParams)
     shape, dtype = npy_header(args.snapshots)
     needed = check_draw_memory(shape, dtype.itemsize, available_memory(), args.snapshots)
     log.info("expecting to use about %s of memory", gib(needed))
-    grid = weight_grid_figure(np.load(args.first_layer), **params)
-    frames = weight_grid_frames(np.load(args.snapshots), **params)
+    grid = weight_grid_figure(np.load(args.first_layer), **asdict(params))
+    frames = weight_grid_frames(np.load(args.snapshots), **asdict(params))
     curves = curves_figure(read_csv_columns(args.loss), read_csv_columns(args.accuracy))
     with unchanged(read):
         save_figure(args.weights_figure, grid)

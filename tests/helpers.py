@@ -206,6 +206,31 @@ def make_dvc_project(root: Path, mirror: Path | str) -> DvcProject:
     return project
 
 
+def run_script(
+    script: str, *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``stages/<script>`` by hand, as a user would, in ``cwd``."""
+    return subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "stages" / script), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
+    """The run failed with exit 1 and one ERROR line holding ``fragments``, no traceback."""
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
+    assert len(errors) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+    return errors[0]
+
+
 def declared_outputs(stage: str | None = None) -> list[str]:
     """Every output path dvc.yaml declares (outs, metrics, plots), of one stage or all."""
     return [

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from mnist_mlp.core.dataset import combine, split, to_features
+from mnist_mlp.core.dataset import SplitParams, combine, split, to_features
 from mnist_mlp.errors import ParamsError
 from tests.helpers import tiny_digits
 
-DEFAULT_SPLIT = {
-    "train_size": 30,
-    "test_size": 10,
-    "shuffle": False,
-    "random_state": None,
-    "stratify": False,
-}
+DEFAULT_SPLIT = SplitParams(
+    train_size=30, test_size=10, shuffle=False, random_state=None, stratify=False
+)
 
 
 @pytest.fixture
@@ -37,7 +35,7 @@ def test_combine_keeps_train_then_test_order() -> None:
 
 def test_default_split_is_the_examples_slicing(data) -> None:
     X, y = data
-    arrays = split(X, y, DEFAULT_SPLIT)
+    arrays = split(X, y, DEFAULT_SPLIT, "params.yaml")
     np.testing.assert_array_equal(arrays["X_train"], X[:30])
     np.testing.assert_array_equal(arrays["X_test"], X[30:])
     np.testing.assert_array_equal(arrays["y_train"], y[:30])
@@ -46,15 +44,17 @@ def test_default_split_is_the_examples_slicing(data) -> None:
 
 def test_stratified_shuffled_split_keeps_class_balance(data) -> None:
     X, y = data
-    arrays = split(X, y, DEFAULT_SPLIT | {"shuffle": True, "random_state": 0, "stratify": True})
+    arrays = split(
+        X, y, replace(DEFAULT_SPLIT, shuffle=True, random_state=0, stratify=True), "params.yaml"
+    )
     assert np.bincount(arrays["y_test"], minlength=10).tolist() == [1] * 10
     assert len(arrays["y_train"]) == 30
 
 
 def test_impossible_split_names_the_section(data) -> None:
     X, y = data
-    with pytest.raises(ParamsError, match=r"^split: .*train_size"):
-        split(X, y, DEFAULT_SPLIT | {"train_size": 100})
+    with pytest.raises(ParamsError, match=r"^params\.yaml: split: .*train_size"):
+        split(X, y, replace(DEFAULT_SPLIT, train_size=100), "params.yaml")
 
 
 def test_features_are_divided_by_255_exactly() -> None:

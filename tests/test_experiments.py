@@ -91,6 +91,40 @@ def test_exp_run_with_sklearn_valid_params(
 
 
 @pytest.mark.pipeline
+@pytest.mark.parametrize(
+    ("overrides", "reran"),
+    [
+        (["fetch.retries=2", "fetch.timeout=10"], ["fetch"]),
+        (
+            ["split.shuffle=true", "split.random_state=0", "split.stratify=true"],
+            ["preprocess", "train", "evaluate", "visualize"],
+        ),
+        (["visualize.rows=2", "visualize.neurons=[1,3]", "visualize.scale=1"], ["visualize"]),
+    ],
+    ids=["fetch", "split", "visualize"],
+)
+def test_exp_run_sets_params_of_every_section(
+    baseline: DvcProject, overrides: list[str], reran: list[str]
+) -> None:
+    """The other sections take ``-S`` too, and rerun only the stages that read them (a
+    fetch that gives the same files leaves the rest alone)."""
+    result = baseline.dvc("exp", "run", *(f"-S{o}" for o in overrides))
+    assert ran_stages(result.stdout) == reran
+
+
+@pytest.mark.pipeline
+def test_exp_run_with_a_bad_value_fails_in_one_line_naming_file_and_key(
+    baseline: DvcProject,
+) -> None:
+    result = baseline.dvc("exp", "run", "-S", "visualize.rows=0", check=False)
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR __main__")]
+    assert errors == [
+        "ERROR __main__: params.yaml: visualize.rows: expected an int from 1 to 16, got 0"
+    ]
+
+
+@pytest.mark.pipeline
 def test_sweep_then_show_and_compare(baseline: DvcProject) -> None:
     result = baseline.run(
         sys.executable,

@@ -270,7 +270,7 @@ def test_params_changed_during_training_are_not_recorded(tiny_project: DvcProjec
     tiny_project.write_params(params)
     train.resume()
     assert repro.finish() != 0
-    assert "params.yaml: 'train' changed while this stage ran" in repro.output
+    assert "params.yaml: train: changed while this stage ran" in repro.output
     assert (tiny_project.root / "dvc.lock").read_text() == lock_before
     assert run_cache_entries(tiny_project) == cache_before
 

@@ -37,7 +37,7 @@ def test_changed_params_section_is_refused(stage_files) -> None:
     params, data = stage_files
     read = snapshot(params, ["train"], [data])
     params.write_text(yaml.safe_dump({"train": {"learning_rate_init": 0.2}}))
-    with pytest.raises(ParamsError, match=r"params.yaml: 'train' changed while this stage ran"):
+    with pytest.raises(ParamsError, match=r"params.yaml: train: changed while this stage ran"):
         check_unchanged(read)
 
 

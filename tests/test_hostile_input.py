@@ -7,6 +7,7 @@ import errno
 import gzip
 import logging
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -25,17 +26,24 @@ from sklearn.neural_network import MLPClassifier
 
 from mnist_mlp.cli import run_stage
 from mnist_mlp.core.evaluate import check_model
-from mnist_mlp.core.train import build_classifier, check_fit_memory, fit_seconds
-from mnist_mlp.core.visualize import VISUALIZE_SCHEMA, check_draw_memory
+from mnist_mlp.core.train import TrainParams, build_classifier, check_fit_memory, fit_seconds
+from mnist_mlp.core.visualize import VisualizeParams, check_draw_memory
 from mnist_mlp.errors import FetchError, ModelFileError, ParamsError, brief
-from mnist_mlp.io.fetch import FETCH_SCHEMA, decompressed_sha256, fetch_file
+from mnist_mlp.io.fetch import FetchParams, decompressed_sha256, fetch_file
 from mnist_mlp.io.files import save_arrays
 from mnist_mlp.io.model_file import MAX_SCHEMA_BYTES, load_model, model_bytes
-from mnist_mlp.io.params import check_section, load_section, load_yaml
+from mnist_mlp.io.params import load_section, load_yaml, parse_section
 from mnist_mlp.memory import available_memory
 from mnist_mlp.tools.compare import Run
 from mnist_mlp.tools.report import build_report, render_markdown
-from tests.helpers import PROJECT_ROOT, DvcProject, serving, tiny_digits
+from tests.helpers import (
+    PROJECT_ROOT,
+    DvcProject,
+    assert_one_line_error,
+    run_script,
+    serving,
+    tiny_digits,
+)
 
 PARAMS = PROJECT_ROOT / "params.yaml"
 NAME = "train-labels-idx1-ubyte.gz"
@@ -44,31 +52,6 @@ GIB = 2**30
 
 def project_params() -> dict:
     return yaml.safe_load(PARAMS.read_text(encoding="utf-8"))
-
-
-def run_script(
-    script: str, *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run ``stages/<script>`` by hand, as a user would, in ``cwd``."""
-    return subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "stages" / script), *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
-    """The run failed with exit 1 and one ERROR line holding ``fragments``, no traceback."""
-    assert result.returncode == 1, result.stderr
-    assert "Traceback" not in result.stderr, result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
-    assert len(errors) == 1, result.stderr
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-    return errors[0]
 
 
 def write_params(path: Path, params: dict) -> Path:
@@ -86,7 +69,7 @@ def fetch(sources: list[str], destination: Path, **options) -> Path:
 
 def test_default_cap_leaves_room_for_the_largest_mnist_file() -> None:
     # train-images-idx3-ubyte decompresses to 47,040,016 bytes.
-    cap = load_section(PARAMS, "fetch", FETCH_SCHEMA)["max_file_bytes"]
+    cap = load_section(PARAMS, "fetch", FetchParams).max_file_bytes
     assert 47_040_016 * 1.5 < cap < 47_040_016 * 10
 
 
@@ -254,21 +237,21 @@ def test_alias_bomb_is_refused_in_one_line(tmp_path: Path) -> None:
     path = tmp_path / "params.yaml"
     path.write_text(BILLION_LAUGHS + "\n", encoding="utf-8")
     with pytest.raises(ParamsError, match=r"params\.yaml: cannot read params \(aliases repeat "):
-        load_section(path, "visualize", VISUALIZE_SCHEMA)
+        load_section(path, "visualize", VisualizeParams)
 
 
 def test_recursive_alias_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "params.yaml"
     path.write_text("visualize: &v {rows: *v}\n", encoding="utf-8")
     with pytest.raises(ParamsError, match="an alias refers to a node that contains it"):
-        load_section(path, "visualize")
+        load_section(path, "visualize", VisualizeParams)
 
 
 def test_deep_nesting_is_refused_in_one_line(tmp_path: Path) -> None:
     path = tmp_path / "params.yaml"
     path.write_text("visualize: " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
     with pytest.raises(ParamsError, match=r"cannot read params \(nested too deeply\)"):
-        load_section(path, "visualize")
+        load_section(path, "visualize", VisualizeParams)
 
 
 def test_a_few_aliases_still_load() -> None:
@@ -287,23 +270,25 @@ def test_a_few_aliases_still_load() -> None:
 )
 def test_error_messages_cut_long_values(value) -> None:
     with pytest.raises(ParamsError) as caught:
-        check_section({"rows": value}, {"rows": (lambda v: False, "an int")}, "visualize", "p")
+        parse_section(VisualizeParams, {"rows": value}, "p", "visualize", partial=True)
     message = str(caught.value)
     assert len(message) < 160 and "\n" not in message
     assert len(brief(value)) <= 100
 
 
 def test_scikit_learn_messages_quoting_a_huge_value_are_cut() -> None:
-    with pytest.raises(ParamsError, match=r"^train: The 'solver' parameter .*\.\.\.$") as caught:
+    prefix = "params.yaml: train.solver: "
+    with pytest.raises(ParamsError, match=rf"^{re.escape(prefix)}The 'solver' .*\.\.\.$") as caught:
         classifier(solver="x" * 1_000_000)
-    assert len(str(caught.value)) <= 220
+    assert len(str(caught.value)) <= len(prefix) + 200
 
 
 # --- 7: train and visualize refuse what this machine cannot hold ----------------------
 
 
 def classifier(**change) -> MLPClassifier:
-    return build_classifier(project_params()["train"] | change)
+    values = project_params()["train"] | change
+    return build_classifier(parse_section(TrainParams, values, "params.yaml", "train"))
 
 
 def test_default_training_fits_in_a_few_gib() -> None:
@@ -341,9 +326,11 @@ def test_animation_of_too_many_epochs_is_refused() -> None:
 
 @pytest.mark.parametrize("key", ["rows", "cols"])
 def test_visualize_grid_is_capped(key: str) -> None:
-    params = load_section(PARAMS, "visualize") | {key: 1000}
-    with pytest.raises(ParamsError, match=rf"visualize\.{key} = 1000, expected an int from 1 to"):
-        check_section(params, VISUALIZE_SCHEMA, "visualize", "params.yaml")
+    values = project_params()["visualize"] | {key: 1000}
+    with pytest.raises(
+        ParamsError, match=rf"visualize\.{key}: expected an int from 1 to 16, got 1000"
+    ):
+        parse_section(VisualizeParams, values, "params.yaml", "visualize")
 
 
 def test_available_memory_is_what_the_kernel_reports() -> None:
@@ -414,7 +401,9 @@ def test_train_run_by_hand_refuses_a_huge_layer_before_loading_data(tmp_path: Pa
 )
 def test_booleans_do_not_pass_as_numbers_in_train(change: dict) -> None:
     [(key, value)] = change.items()
-    with pytest.raises(ParamsError, match=rf"train\.{key} = .*{value}"):
+    with pytest.raises(
+        ParamsError, match=rf"^params\.yaml: train\.{key}: expected .*, got .*{value}"
+    ):
         classifier(**change)
 
 
@@ -430,7 +419,7 @@ def test_non_utf8_params_file(tmp_path: Path) -> None:
     path = tmp_path / "params.yaml"
     path.write_bytes(b"visualize: {rows: 4, cmap: gr\xe9y}\n")
     with pytest.raises(ParamsError, match=r"params\.yaml: not UTF-8 text \(byte 0xe9 at offset"):
-        load_section(path, "visualize")
+        load_section(path, "visualize", VisualizeParams)
 
 
 def test_utf8_comment_reads_under_the_c_locale(tmp_path: Path) -> None:
@@ -438,8 +427,8 @@ def test_utf8_comment_reads_under_the_c_locale(tmp_path: Path) -> None:
     path.write_text("# Réglages: 4×4\nvisualize: {rows: 4}\n", encoding="utf-8")
     env = os.environ | {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": "utf-8"}
     probe = (
-        "import sys; from mnist_mlp.io.params import load_section; "
-        "print(load_section(sys.argv[1], 'visualize'))"
+        "import sys; from mnist_mlp.io.params import read_yaml; "
+        "print(read_yaml(sys.argv[1])['visualize'])"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe, str(path)], env=env, capture_output=True, text=True
@@ -450,9 +439,11 @@ def test_utf8_comment_reads_under_the_c_locale(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["a\0.gz", "..", ".", ""])
 def test_file_names_a_file_system_refuses(name: str) -> None:
-    params = load_section(PARAMS, "fetch") | {"files": [{"name": name, "sha256": "0" * 64}]}
-    with pytest.raises(ParamsError, match=r"fetch\.files = "):
-        check_section(params, FETCH_SCHEMA, "fetch", "params.yaml")
+    values = project_params()["fetch"] | {"files": [{"name": name, "sha256": "0" * 64}]}
+    with pytest.raises(
+        ParamsError, match=r"^params\.yaml: fetch\.files\[0\]\.name: expected a plain"
+    ):
+        parse_section(FetchParams, values, "params.yaml", "fetch")
 
 
 def wrong_model(n_features: int, classes: int) -> MLPClassifier:
@@ -571,7 +562,7 @@ def test_report_with_an_unknown_visualize_key(tiny_project: DvcProject) -> None:
     result = tiny_project.run(
         sys.executable, "-m", "mnist_mlp.tools.report", "--baseline", "main", check=False
     )
-    assert_one_line_error(result, "params.yaml@workspace: unknown param visualize.colour")
+    assert_one_line_error(result, "params.yaml@workspace: visualize.colour: unknown param")
     assert not (tiny_project.root / "reports/report.md").exists()
 
 
@@ -582,9 +573,11 @@ def test_report_with_an_unknown_visualize_key(tiny_project: DvcProject) -> None:
     "mirror", ["file:///etc/", "ftp://example.org/mnist/", "/srv/mnist", "http://", "mnist.org/"]
 )
 def test_mirrors_must_be_http_urls(mirror: str) -> None:
-    params = load_section(PARAMS, "fetch") | {"mirrors": [mirror]}
-    with pytest.raises(ParamsError, match=r"fetch\.mirrors = .*, expected a list of http://"):
-        check_section(params, FETCH_SCHEMA, "fetch", "params.yaml")
+    values = project_params()["fetch"] | {"mirrors": [mirror]}
+    with pytest.raises(
+        ParamsError, match=r"^params\.yaml: fetch\.mirrors: expected a list of http"
+    ):
+        parse_section(FetchParams, values, "params.yaml", "fetch")
 
 
 def test_data_mirror_that_is_a_file_is_not_retried(tmp_path: Path, caplog) -> None:

@@ -79,9 +79,9 @@ from mnist_mlp.core.dataset import ARRAY_NAMES, to_features
 from mnist_mlp.io.files import load_arrays
 from mnist_mlp.io.model_file import save_model
 from mnist_mlp.io.params import load_section
-from mnist_mlp.core.train import build_classifier
+from mnist_mlp.core.train import TrainParams, build_classifier
 arrays = load_arrays("data/prepared", ARRAY_NAMES)
-classifier = build_classifier(load_section("params.yaml", "train"))
+classifier = build_classifier(load_section("params.yaml", "train", TrainParams))
 with warnings.catch_warnings(), pinned_blas_threads():
     warnings.simplefilter("ignore")
     classifier.fit(to_features(arrays["X_train"]), arrays["y_train"])

@@ -92,7 +92,8 @@ def test_bad_param_fails_the_stage_with_one_line(tiny_project: DvcProject) -> No
     errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR __main__")]
     assert len(errors) == 1
     assert re.fullmatch(
-        r"ERROR __main__: train: The 'solver' parameter of MLPClassifier must be a str among "
+        r"ERROR __main__: params\.yaml: train\.solver: "
+        r"The 'solver' parameter of MLPClassifier must be a str among "
         r"\{.*'sgd'.*\}\. Got 'newton' instead\.",
         errors[0],
     )

@@ -8,9 +8,9 @@ import numpy as np
 import yaml
 from sklearn.model_selection import train_test_split
 
-from mnist_mlp.core.dataset import SPLIT_SCHEMA, split
-from mnist_mlp.core.train import build_classifier
-from mnist_mlp.io.params import check_section
+from mnist_mlp.core.dataset import SplitParams, split
+from mnist_mlp.core.train import TrainParams, build_classifier
+from mnist_mlp.io.params import parse_section
 from tests.helpers import PROJECT_ROOT, readme_recipe
 
 
@@ -29,7 +29,9 @@ def recipe_params() -> dict:
 
 
 def test_recipe_builds_the_examples_classifier() -> None:
-    classifier = build_classifier(recipe_params()["train"])
+    classifier = build_classifier(
+        parse_section(TrainParams, recipe_params()["train"], "params.yaml", "train")
+    )
     expected = {
         "hidden_layer_sizes": (40,),
         "max_iter": 8,
@@ -42,11 +44,10 @@ def test_recipe_builds_the_examples_classifier() -> None:
 
 
 def test_recipe_splits_as_the_example() -> None:
-    split_params = recipe_params()["split"]
-    check_section(split_params, SPLIT_SCHEMA, "split", "params.yaml")
+    split_params = parse_section(SplitParams, recipe_params()["split"], "params.yaml", "split")
     rows = np.arange(70_000)
     X = rows.reshape(-1, 1)
-    parts = split(X, rows % 10, split_params)
+    parts = split(X, rows % 10, split_params, "params.yaml")
     train, test = train_test_split(rows, random_state=0, test_size=0.7)
     np.testing.assert_array_equal(parts["X_train"].ravel(), train)
     np.testing.assert_array_equal(parts["X_test"].ravel(), test)

@@ -90,11 +90,28 @@ def test_shards_cover_the_grid_exactly_once() -> None:
         ),
         (["train.alpha="], "-S train.alpha=: empty value for train.alpha"),
         (["train.alpha=0.1,,0.2"], "-S train.alpha=0.1,,0.2: empty value for train.alpha"),
-        (["train.solver=sgd,newton"], "train.solver=\"newton\": train: The 'solver' parameter"),
+        (
+            ["train.solver=sgd,newton"],
+            "train.solver=\"newton\": params.yaml: train.solver: The 'solver' parameter",
+        ),
+        (
+            ["visualize.rows=4,0"],
+            "grid point visualize.rows=0: params.yaml: visualize.rows: expected an int from 1",
+        ),
+        (["split.shuffle=yes"], "params.yaml: split.shuffle: expected true or false, got 'yes'"),
         (["train.alpha=[0.1"], "-S train.alpha=[0.1: cannot parse (no viable alternative"),
         ([], "no grid"),
     ],
-    ids=["unknown", "empty", "empty-in-list", "sklearn-invalid", "unparsable", "none"],
+    ids=[
+        "unknown",
+        "empty",
+        "empty-in-list",
+        "sklearn-invalid",
+        "out-of-range",
+        "wrong-type",
+        "unparsable",
+        "none",
+    ],
 )
 def test_bad_grid_stops_before_anything_runs_with_one_line(
     tmp_path: Path, grid: list[str], message: str

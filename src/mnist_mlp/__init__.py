@@ -5,8 +5,13 @@ The package has three rooms, and beside them the modules every entry point share
 - :mod:`mnist_mlp.core`: the pure core of each stage. Arrays, estimators and dicts in;
   arrays, estimators, dicts and figures out; no file is read or written here.
 - :mod:`mnist_mlp.io`: everything that touches files or the network for the stages:
-  downloading and verifying the data, the IDX format, params, arrays and CSVs written
-  atomically, figures, the model file.
+  downloading and verifying the data, the IDX format, reading params, arrays and CSVs
+  written atomically, figures, the model file.
+
+Each section of ``params.yaml`` is a frozen dataclass beside the code that uses it (in
+``core`` or, for ``fetch``, ``io.fetch``), built and checked by
+:func:`mnist_mlp.io.params.parse_section`: every params error is one line,
+``params.yaml: <section>.<key>: <what is wrong>``.
 - :mod:`mnist_mlp.tools`: what people run beside the pipeline (report, compare, sweep,
   verify, the offline plots template), each a command line over functions tests call
   directly.

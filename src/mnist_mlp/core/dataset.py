@@ -7,29 +7,37 @@ by ``1 / 255`` differs in the last bit and would change every published number.
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from dataclasses import asdict, dataclass
+from typing import Literal
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import InvalidParameterError
 
-from mnist_mlp.errors import ParamsError, reason
-from mnist_mlp.io.params import Schema, is_int, is_number
+from mnist_mlp.errors import reason
+from mnist_mlp.io.params import param, params_error
 
 ARRAY_NAMES = ("X_train", "y_train", "X_test", "y_test")
 
 
-def _is_size(value: Any) -> bool:
-    return value is None or (is_int(value) and value > 0) or (is_number(value) and 0 < value < 1)
+def _is_size(value: float | None) -> bool:
+    return value is None or (isinstance(value, int) and value > 0) or 0 < value < 1
 
 
-SPLIT_SCHEMA: Schema = {
-    "train_size": (_is_size, "null, an int > 0 or a float in (0, 1)"),
-    "test_size": (_is_size, "null, an int > 0 or a float in (0, 1)"),
-    "shuffle": (lambda v: isinstance(v, bool), "true or false"),
-    "random_state": (lambda v: v is None or is_int(v), "null or an int"),
-    "stratify": (lambda v: isinstance(v, bool), "true or false (stratify by label)"),
-}
+@dataclass(frozen=True)
+class SplitParams:
+    """The ``split`` section of ``params.yaml``: ``train_test_split``'s keyword arguments.
+
+    ``stratify: true`` stands for ``stratify=y``. scikit-learn checks the sizes against the
+    number of samples when :func:`split` runs.
+    """
+
+    train_size: float | None = param("null, an int > 0 or a float in (0, 1)", _is_size)
+    test_size: float | None = param("null, an int > 0 or a float in (0, 1)", _is_size)
+    shuffle: bool = param()
+    random_state: int | None = param()
+    stratify: bool = param("true or false (stratify by label)")
 
 
 def combine(
@@ -49,7 +57,9 @@ def combine(
     return images.reshape(len(images), -1), np.concatenate([train_labels, test_labels])
 
 
-def split(X: np.ndarray, y: np.ndarray, split_params: dict[str, Any]) -> dict[str, np.ndarray]:
+def split(
+    X: np.ndarray, y: np.ndarray, params: SplitParams, where: str | os.PathLike[str]
+) -> dict[str, np.ndarray]:
     """Split with ``train_test_split``; the params use its keyword names.
 
     ``stratify: true`` stratifies by ``y``. With the defaults (``train_size=60000``,
@@ -58,22 +68,27 @@ def split(X: np.ndarray, y: np.ndarray, split_params: dict[str, Any]) -> dict[st
     Returns
     -------
     dict with keys ``X_train``, ``y_train``, ``X_test``, ``y_test``
+
+    Raises
+    ------
+    ParamsError
+        Naming ``where`` (the params file), if the sizes do not fit the number of samples.
     """
-    kwargs = dict(split_params)
-    kwargs["stratify"] = y if kwargs.pop("stratify") else None
+    kwargs = asdict(params) | {"stratify": y if params.stratify else None}
     try:
         X_train, X_test, y_train, y_test = train_test_split(X, y, **kwargs)
     except (InvalidParameterError, ValueError) as exc:
-        raise ParamsError(f"split: {reason(exc)}") from None
+        raise params_error(where, "split", reason(exc)) from None
     return {"X_train": X_train, "y_train": y_train, "X_test": X_test, "y_test": y_test}
 
 
-FEATURES_SCHEMA: Schema = {
-    "dtype": (
-        lambda v: v in ("float64", "float32"),
-        "float64 (exact published numbers) or float32 (faster training)",
-    ),
-}
+@dataclass(frozen=True)
+class FeaturesParams:
+    """The ``features`` section of ``params.yaml``: the dtype the pixels become."""
+
+    dtype: Literal["float64", "float32"] = param(
+        "float64 (exact published numbers) or float32 (faster training)"
+    )
 
 
 def to_features(pixels: np.ndarray, dtype: str = "float64") -> np.ndarray:

@@ -15,7 +15,7 @@ import logging
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -25,60 +25,69 @@ from sklearn.neural_network._multilayer_perceptron import BaseMultilayerPerceptr
 from sklearn.utils._param_validation import InvalidParameterError
 from tqdm import tqdm
 
-from mnist_mlp.errors import ParamsError, brief, reason
-from mnist_mlp.io.params import is_int, key_name
+from mnist_mlp.errors import brief, reason
+from mnist_mlp.io.params import InvalidParam, param
 from mnist_mlp.kernels import pinned_blas_threads
 from mnist_mlp.memory import check_fits
 
 log = logging.getLogger(__name__)
 
-# Constructor arguments that change nothing about the fitted model are not params.
-NOT_PARAMS = frozenset({"verbose", "warm_start"})
-TRAIN_PARAM_NAMES = tuple(sorted(set(MLPClassifier().get_params()) - NOT_PARAMS))
-# scikit-learn's validation takes True for 1 (bool is an Integral); only these are booleans.
-BOOL_PARAMS = frozenset(
-    name for name, value in MLPClassifier().get_params().items() if isinstance(value, bool)
-)
+
+def _sizes(value: int | tuple[int, ...]) -> tuple[int, ...]:
+    return value if isinstance(value, tuple) else (value,)
 
 
-def build_classifier(train_params: dict[str, Any]) -> MLPClassifier:
-    """``MLPClassifier(**train_params)``, checked by scikit-learn before any training.
+@dataclass(frozen=True)
+class TrainParams:
+    """The ``train`` section of ``params.yaml``: ``MLPClassifier``'s keyword arguments.
 
+    All of them but ``verbose`` and ``warm_start``, which change nothing about the fitted
+    model. The types say what YAML may hold (a boolean is never a number); scikit-learn's
+    own validation then checks each value, and its message names the param.
     ``hidden_layer_sizes`` may be an int or a list (``-S train.hidden_layer_sizes=100`` or
-    ``=[100,50]``); a list becomes a tuple, as in the example.
-
-    Raises
-    ------
-    ParamsError
-        Naming the param and what is allowed, for an unknown key or an invalid value.
+    ``=[100,50]``); scikit-learn checks that its sizes are positive only when fitting, so
+    that is checked here.
     """
-    unknown = sorted(set(train_params) - set(TRAIN_PARAM_NAMES), key=str)
-    if unknown:
-        raise ParamsError(
-            f"unknown param train.{key_name(unknown[0])}; allowed (MLPClassifier's): "
-            f"{', '.join(TRAIN_PARAM_NAMES)}"
-        )
-    for name, value in train_params.items():
-        if isinstance(value, bool) and name not in BOOL_PARAMS:
-            raise ParamsError(
-                f"train.{name} = {value}: a boolean, not one of the values MLPClassifier takes "
-                "for it (YAML true/false is never a number here)"
-            )
-    kwargs = dict(train_params)
-    sizes = kwargs.get("hidden_layer_sizes", (100,))
-    sizes = list(sizes) if isinstance(sizes, list | tuple) else [sizes]
-    if not sizes or not all(is_int(size) and size > 0 for size in sizes):
-        raise ParamsError(
-            f"train.hidden_layer_sizes = {brief(kwargs.get('hidden_layer_sizes'))}, "
-            "expected an int > 0 or a non-empty list of ints > 0"
-        )
-    kwargs["hidden_layer_sizes"] = tuple(sizes)
-    classifier = MLPClassifier(**kwargs)
-    try:
-        classifier._validate_params()
-    except InvalidParameterError as exc:
-        raise ParamsError(f"train: {reason(exc)}") from None
-    return classifier
+
+    hidden_layer_sizes: int | tuple[int, ...] = param(
+        "an int > 0 or a non-empty list of ints > 0",
+        lambda v: len(_sizes(v)) > 0 and min(_sizes(v)) > 0,
+    )
+    activation: str = param()
+    solver: str = param()
+    alpha: float = param()
+    batch_size: int | str = param("an int >= 1 or auto")
+    learning_rate: str = param()
+    learning_rate_init: float = param()
+    power_t: float = param()
+    max_iter: int = param()
+    shuffle: bool = param()
+    random_state: int | None = param()
+    tol: float = param()
+    momentum: float = param()
+    nesterovs_momentum: bool = param()
+    early_stopping: bool = param()
+    validation_fraction: float = param()
+    beta_1: float = param()
+    beta_2: float = param()
+    epsilon: float = param()
+    n_iter_no_change: float = param("an int >= 1, or .inf to never stop for no change")
+    max_fun: int = param()
+
+    def __post_init__(self) -> None:
+        for name, value in asdict(self).items():
+            try:
+                # One param at a time, the others at their defaults: the error is this one's.
+                MLPClassifier(**{name: value})._validate_params()
+            except InvalidParameterError as exc:
+                raise InvalidParam(name, reason(exc)) from None
+
+
+def build_classifier(params: TrainParams) -> MLPClassifier:
+    """``MLPClassifier(**params)``, with ``hidden_layer_sizes`` a tuple as in the example."""
+    return MLPClassifier(
+        **asdict(params) | {"hidden_layer_sizes": _sizes(params.hidden_layer_sizes)}
+    )
 
 
 def _layers(classifier: MLPClassifier, n_features: int, n_classes: int = 10) -> list[int]:

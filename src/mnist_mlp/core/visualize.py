@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
@@ -16,7 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.image import AxesImage
 
-from mnist_mlp.io.params import Schema, is_int, is_number
+from mnist_mlp.io.params import param
 from mnist_mlp.memory import check_fits
 
 # The figure is 640x480 pixels: past 16x16 cells a 28x28 image no longer gets its 28x28
@@ -27,20 +28,29 @@ FIGURE_PIXELS = 640 * 480
 _COPIES_PER_FRAME = 3
 
 
-def grid_side(value: Any) -> bool:
-    return is_int(value) and 1 <= value <= MAX_GRID_SIDE
+def grid_side(value: int) -> bool:
+    return 1 <= value <= MAX_GRID_SIDE
 
 
-VISUALIZE_SCHEMA: Schema = {
-    "rows": (grid_side, f"an int from 1 to {MAX_GRID_SIDE}"),
-    "cols": (grid_side, f"an int from 1 to {MAX_GRID_SIDE}"),
-    "neurons": (
-        lambda v: v is None or (isinstance(v, list) and all(is_int(i) and i >= 0 for i in v)),
+@dataclass(frozen=True)
+class VisualizeParams:
+    """The ``visualize`` section of ``params.yaml``: the weight grid, as the example draws it.
+
+    The defaults are the example's, for a revision older than a param (see
+    :mod:`mnist_mlp.tools.compare`); the stage needs every param in ``params.yaml``.
+    """
+
+    rows: int = param(f"an int from 1 to {MAX_GRID_SIDE}", grid_side, default=4)
+    cols: int = param(f"an int from 1 to {MAX_GRID_SIDE}", grid_side, default=4)
+    neurons: tuple[int, ...] | None = param(
         "null (the first rows*cols neurons) or a list of neuron indices >= 0",
-    ),
-    "scale": (lambda v: is_number(v) and v > 0, "a number > 0 (the example uses 0.5)"),
-    "cmap": (lambda v: v in matplotlib.colormaps, "a matplotlib colormap name, e.g. gray"),
-}
+        lambda v: v is None or all(i >= 0 for i in v),
+        default=None,
+    )
+    scale: float = param("a number > 0 (the example uses 0.5)", lambda v: v > 0, default=0.5)
+    cmap: str = param(
+        "a matplotlib colormap name, e.g. gray", lambda v: v in matplotlib.colormaps, default="gray"
+    )
 
 
 def image_shape(n_pixels: int) -> tuple[int, int]:

@@ -25,14 +25,14 @@ import urllib.parse
 import urllib.request
 import zlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from tqdm import tqdm
 
 from mnist_mlp.errors import FetchError, reason
 from mnist_mlp.io.files import Readable, atomic_path
-from mnist_mlp.io.params import Schema, is_number, positive_int, positive_number
+from mnist_mlp.io.params import param
 
 log = logging.getLogger(__name__)
 
@@ -48,57 +48,51 @@ class TooLargeError(FetchError):
     """A source sent, or a gzip file expands to, more than the byte limit: never retried."""
 
 
-def is_sha256(value: Any) -> bool:
-    return isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value) is not None
+def is_sha256(value: str) -> bool:
+    return re.fullmatch(r"[0-9a-f]{64}", value) is not None
 
 
-def is_file_name(value: Any) -> bool:
+def is_file_name(value: str) -> bool:
     """A plain file name: no directory part, no NUL (which no file system accepts)."""
-    return (
-        isinstance(value, str)
-        and value not in ("", ".", "..")
-        and "/" not in value
-        and "\0" not in value
-    )
+    return value not in ("", ".", "..") and "/" not in value and "\0" not in value
 
 
-def is_http_url(value: Any) -> bool:
-    """An ``http://`` or ``https://`` URL with a host."""
-    if not isinstance(value, str):
+def is_http_url(value: str) -> bool:
+    """An ``http://`` or ``https://`` URL with a host (a mirror in params, or DATA_MIRROR)."""
+    try:
+        parts = urllib.parse.urlsplit(value)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # such as an unclosed IPv6 bracket: "http://[::1"
         return False
-    parts = urllib.parse.urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
-def is_file_list(value: Any) -> bool:
-    return (
-        isinstance(value, list)
-        and len(value) > 0
-        and all(
-            isinstance(item, dict)
-            and set(item) == {"name", "sha256"}
-            and is_file_name(item["name"])
-            and is_sha256(item["sha256"])
-            for item in value
-        )
+def positive(value: float) -> bool:
+    return value > 0
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """One file to fetch: its name at every source and the SHA-256 of its content."""
+
+    name: str = param("a plain file name (no '/', not '', '.' or '..', no NUL)", is_file_name)
+    sha256: str = param("64 lowercase hex digits (the decompressed content's SHA-256)", is_sha256)
+
+
+@dataclass(frozen=True)
+class FetchParams:
+    """The ``fetch`` section of ``params.yaml``: where the files come from and how long to try."""
+
+    mirrors: tuple[str, ...] = param(
+        "a list of http:// or https:// URL prefixes", lambda v: all(map(is_http_url, v))
     )
-
-
-FETCH_SCHEMA: Schema = {
-    "mirrors": (
-        lambda v: isinstance(v, list) and all(is_http_url(m) for m in v),
-        "a list of http:// or https:// URL prefixes",
-    ),
-    "files": (
-        is_file_list,
-        "a non-empty list of {name: <file name>, sha256: <64 lowercase hex digits>}",
-    ),
-    "timeout": (positive_number, "seconds > 0"),
-    "attempt_seconds": (positive_number, "seconds > 0"),
-    "retries": (positive_int, "an int >= 1"),
-    "retry_delay": (lambda v: is_number(v) and v >= 0, "seconds >= 0"),
-    "max_file_bytes": (positive_int, "an int > 0: the most bytes one file may have"),
-}
+    files: tuple[FileSpec, ...] = param(
+        "a non-empty list of {name: <file name>, sha256: <64 lowercase hex digits>}", bool
+    )
+    timeout: float = param("seconds > 0", positive)
+    attempt_seconds: float = param("seconds > 0", positive)
+    retries: int = param("an int >= 1", positive)
+    retry_delay: float = param("seconds >= 0", lambda v: v >= 0)
+    max_file_bytes: int = param("an int > 0: the most bytes one file may have", positive)
 
 
 def sources(mirrors: Sequence[str], env_mirror: str | None) -> list[str]:
@@ -140,10 +134,6 @@ def decompressed_sha256(
     except (OSError, EOFError, zlib.error) as exc:
         raise FetchError(f"not a complete gzip file ({exc})") from None
     return digest.hexdigest()
-
-
-def _is_url(source: str) -> bool:
-    return source.startswith(("http://", "https://"))
 
 
 def _download(
@@ -196,7 +186,7 @@ def _copy_local(source: Path, target: Path, max_bytes: int) -> None:
 def _copy_once(
     source: str, name: str, target: Path, timeout: float, attempt_seconds: float, max_bytes: int
 ) -> None:
-    if _is_url(source):
+    if is_http_url(source):
         url = source.rstrip("/") + "/" + name
         _download(url, target, timeout, attempt_seconds, max_bytes, name)
     else:

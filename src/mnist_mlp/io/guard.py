@@ -98,7 +98,7 @@ def check_unchanged(before: Snapshot) -> None:
     for name, value in before.sections.items():
         if now[name] != value:
             raise ParamsError(
-                f"{before.params_path}: '{name}' changed while this stage ran; "
+                f"{before.params_path}: {name}: changed while this stage ran; "
                 "no output recorded for the old values, run it again"
             )
     current = {path: file_md5(path) for path in _files(before.inputs)}

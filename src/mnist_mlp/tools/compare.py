@@ -25,10 +25,10 @@ from dvc.exceptions import DvcException
 from matplotlib.figure import Figure
 
 from mnist_mlp.cli import argument_parser, run_stage
-from mnist_mlp.core.visualize import VISUALIZE_SCHEMA, draw_weight_grid, epoch_series
+from mnist_mlp.core.visualize import VisualizeParams, draw_weight_grid, epoch_series
 from mnist_mlp.errors import ParamsError, PipelineError, reason
 from mnist_mlp.io.images import save_figure
-from mnist_mlp.io.params import check_section, flatten, load_yaml
+from mnist_mlp.io.params import flatten, load_yaml, parse_section
 from mnist_mlp.io.pipeline import stage_arguments
 
 log = logging.getLogger(__name__)
@@ -114,9 +114,7 @@ def load_run(name: str, rev: str | None, files: RunFiles, repo: str = ".") -> Ru
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ParamsError(f"params.yaml@{name}: cannot read params ({reason(exc)})") from None
     grid = params.get("visualize", {}) if isinstance(params, dict) else None
-    if not isinstance(grid, dict):
-        raise ParamsError(f"params.yaml@{name}: expected a mapping under 'visualize'")
-    check_section(grid, VISUALIZE_SCHEMA, "visualize", f"params.yaml@{name}", partial=True)
+    parse_section(VisualizeParams, grid, f"params.yaml@{name}", "visualize", partial=True)
     return Run(name, params, first_layer, loss, accuracy)
 
 

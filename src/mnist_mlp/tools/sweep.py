@@ -45,7 +45,7 @@ from typing import Any
 from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.errors import PipelineError, reason
 from mnist_mlp.io.files import write_bytes
-from mnist_mlp.io.params import flatten, read_yaml
+from mnist_mlp.io.params import flatten, parse_section, read_yaml
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +123,8 @@ def expand_grid(set_params: Sequence[str]) -> list[tuple[str, ...]]:
 
 
 def check_point(params: Mapping[str, Any], values: Mapping[str, Any]) -> None:
-    """Raise SweepError if a swept key is not in ``params`` or the point's ``train``
-    section is not a valid ``MLPClassifier`` configuration."""
+    """Raise SweepError if a swept key is not in ``params`` or a section the point changes
+    is not valid, as its stage would find it (``train``: a valid ``MLPClassifier``)."""
     known = flatten(params)
     for key in values:
         if key not in known:
@@ -132,13 +132,26 @@ def check_point(params: Mapping[str, Any], values: Mapping[str, Any]) -> None:
             allowed = sorted(k for k in known if k.startswith(f"{section}."))
             hint = f"; {section} has {', '.join(allowed)}" if allowed else ""
             raise SweepError(f"-S {key}: unknown param in {PARAMS_FILE}{hint}")
-    if any(key.startswith("train.") for key in values):
-        from mnist_mlp.core.train import build_classifier
+    from mnist_mlp.core.dataset import FeaturesParams, SplitParams
+    from mnist_mlp.core.train import TrainParams
+    from mnist_mlp.core.visualize import VisualizeParams
+    from mnist_mlp.io.fetch import FetchParams
 
-        train = dict(params["train"])
-        train.update({k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("train.")})
+    classes = {
+        "fetch": FetchParams,
+        "split": SplitParams,
+        "features": FeaturesParams,
+        "train": TrainParams,
+        "visualize": VisualizeParams,
+    }
+    # A section no stage reads (a user's own) has no definition to check against.
+    for section in sorted({key.split(".")[0] for key in values} & set(classes)):
+        changed = dict(params[section])
+        changed.update(
+            {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith(f"{section}.")}
+        )
         try:
-            build_classifier(train)
+            parse_section(classes[section], changed, PARAMS_FILE, section)
         except PipelineError as exc:
             raise SweepError(f"grid point {format_values(values)}: {exc}") from None
 
