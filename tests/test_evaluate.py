@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix
 
-from mnist_mlp.core.evaluate import evaluate, predict
+from mnist_mlp.core.dataset import predict
+from mnist_mlp.core.evaluate import evaluate
 from tests.helpers import small_model
 
 
@@ -25,6 +26,8 @@ def test_batched_prediction_equals_predict() -> None:
     expected = model.predict(pixels / 255.0)
     np.testing.assert_array_equal(predict(model, pixels, batch_size=7), expected)
     np.testing.assert_array_equal(predict(model, pixels), expected)
+    # Features (not uint8 pixels) are predicted as they are.
+    np.testing.assert_array_equal(predict(model, X, batch_size=7), model.predict(X))
 
 
 def test_scores_are_mean_accuracy_as_model_score(result) -> None:

@@ -313,7 +313,7 @@ def test_default_training_fits_in_a_few_gib() -> None:
 @pytest.mark.parametrize(
     ("change", "named"),
     [
-        ({"hidden_layer_sizes": [100_000_000]}, "train.hidden_layer_sizes = [100000000] needs"),
+        ({"hidden_layer_sizes": [100_000_000]}, "train.hidden_layer_sizes = [100000000] "),
         ({"hidden_layer_sizes": [2000], "max_iter": 10000}, "with train.max_iter = 10000 needs"),
         ({"hidden_layer_sizes": [20000], "batch_size": 60000}, "with train.batch_size = 60000"),
     ],

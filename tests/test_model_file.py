@@ -105,7 +105,10 @@ def test_no_other_estimator_is_trusted_inside_the_model(tmp_path: Path) -> None:
 
 
 def test_loading_imports_only_the_estimators_it_trusts() -> None:
-    code = "import sys, mnist_mlp.io.model_file; print('sklearn.naive_bayes' in sys.modules)"
+    code = (
+        "import sys; from mnist_mlp.io.model_file import skops_io; skops_io(); "
+        "print('sklearn.naive_bayes' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False", "importing skops imported every estimator"

@@ -7,7 +7,7 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 from sklearn.neural_network import MLPClassifier
 
-from mnist_mlp.core.dataset import to_features
+from mnist_mlp.core.dataset import predict
 from mnist_mlp.errors import ModelFileError, brief
 from mnist_mlp.kernels import pinned_blas_threads
 
@@ -40,23 +40,6 @@ def check_model(model: MLPClassifier, n_features: int, y_train: np.ndarray, sour
         )
 
 
-def predict(
-    model: MLPClassifier, pixels: np.ndarray, dtype: str = "float64", batch_size: int = 10_000
-) -> np.ndarray:
-    """``model.predict(to_features(pixels))``, converting ``batch_size`` rows at a time.
-
-    Predictions are row by row, so batches give the same labels while never holding the
-    whole float64 feature matrix (8 times the uint8 pixels) in memory. BLAS runs on one
-    thread, as in training (:mod:`mnist_mlp.kernels`).
-    """
-    with pinned_blas_threads():
-        batches = [
-            model.predict(to_features(pixels[start : start + batch_size], dtype))
-            for start in range(0, len(pixels), batch_size)
-        ]
-    return np.concatenate(batches) if batches else np.empty(0, dtype=model.classes_.dtype)
-
-
 def evaluate(
     model: MLPClassifier,
     pixels_train: np.ndarray,
@@ -81,7 +64,9 @@ def evaluate(
     confusion : DataFrame with columns actual, predicted, one row per test sample, for a
         DVC confusion plot
     """
-    predicted = predict(model, pixels_test, dtype)
+    with pinned_blas_threads():  # as in training: the same bits on every machine
+        predicted = predict(model, pixels_test, dtype)
+        predicted_train = predict(model, pixels_train, dtype)
     precision, recall, f1, support = precision_recall_fscore_support(
         y_test, predicted, labels=model.classes_, zero_division=0
     )
@@ -95,7 +80,7 @@ def evaluate(
         }
     )
     metrics = {
-        "train_score": float(accuracy_score(y_train, predict(model, pixels_train, dtype))),
+        "train_score": float(accuracy_score(y_train, predicted_train)),
         "test_score": float(accuracy_score(y_test, predicted)),
         "test_precision": float(precision.mean()),
         "test_recall": float(recall.mean()),

@@ -11,13 +11,15 @@ Before skops parses anything, :func:`check_archive` bounds what the archive deco
 to, so a small file whose ``schema.json`` expands to gigabytes (a zip bomb) is refused
 without the memory to hold it.
 
-skops is imported trusting, among scikit-learn's estimators, only those a model file here
-holds (:func:`_import_skops`): fewer types than its default, and a quarter of a second
-less in each of train and evaluate.
+skops is imported when first used, trusting, among scikit-learn's estimators, only those
+a model file here holds (:func:`skops_io`): fewer types than its default, and a quarter of
+a second less in each of train and evaluate. Train saves after fitting, so the 13 MiB it
+still costs are not held beside the training data.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -53,7 +55,8 @@ EXPANSION_MARGIN_BYTES = 64 * 2**20
 _CHUNK_BYTES = 2**20
 
 
-def _import_skops() -> ModuleType:
+@functools.cache
+def skops_io() -> ModuleType:
     """``skops.io``, trusting by default no scikit-learn estimator but :data:`ESTIMATOR_TYPES`.
 
     On import, skops builds its default trusted list from ``sklearn.utils.all_estimators()``,
@@ -62,7 +65,7 @@ def _import_skops() -> ModuleType:
     only our two estimators while it imports, skops trusts fewer types than its default,
     never more; what it writes does not depend on that list.
     """
-    if "skops.io" in sys.modules:
+    if "skops.io" in sys.modules:  # imported by someone else: its own trusted list
         return sys.modules["skops.io"]
     every_estimator = sklearn.utils.all_estimators
     sklearn.utils.all_estimators = lambda type_filter=None: [  # type: ignore[assignment]
@@ -73,9 +76,6 @@ def _import_skops() -> ModuleType:
     finally:
         sklearn.utils.all_estimators = every_estimator
     return skops.io
-
-
-sio = _import_skops()
 
 
 def _renumber_ids(node: Any, new_ids: dict[int, int]) -> Any:
@@ -96,7 +96,7 @@ def _renumber_ids(node: Any, new_ids: dict[int, int]) -> Any:
 
 def model_bytes(model: MLPClassifier) -> bytes:
     """The skops serialization of ``model`` with deterministic member names and times."""
-    with zipfile.ZipFile(io.BytesIO(sio.dumps(model))) as raw:
+    with zipfile.ZipFile(io.BytesIO(skops_io().dumps(model))) as raw:
         new_ids: dict[int, int] = {}
         schema = _renumber_ids(json.loads(raw.read("schema.json")), new_ids)
         members = {"schema.json": json.dumps(schema, indent=2).encode()}
@@ -178,6 +178,7 @@ def check_archive(data: bytes, source: str) -> None:
 def load_model_bytes(data: bytes, source: str) -> MLPClassifier:
     """Load a model from the bytes of a model file; ``source`` names it in errors."""
     check_archive(data, source)
+    sio = skops_io()
     try:
         model = sio.loads(data, trusted=TRUSTED_TYPES)
     except sio.exceptions.UntrustedTypesFoundException as exc:
