@@ -474,7 +474,11 @@ def test_model_of_the_wrong_shape_or_classes_is_refused() -> None:
         check_model(MLPClassifier(), 784, y, "mlp.skops")
 
 
-EVALUATE_OUTPUTS = (
+EVALUATE_PATHS = (
+    "--accuracy",
+    "reports/accuracy.csv",
+    "--snapshots",
+    "models/first_layer_per_epoch.npy",
     "--metrics",
     "reports/metrics.json",
     "--per-class",
@@ -495,7 +499,7 @@ def test_evaluate_run_by_hand_on_a_model_of_the_wrong_shape(tmp_path: Path) -> N
         "data/prepared",
         "--model",
         "models/mlp.skops",
-        *EVALUATE_OUTPUTS,
+        *EVALUATE_PATHS,
         cwd=tmp_path,
     )
     assert_one_line_error(result, "models/mlp.skops: the model takes 64 features")
@@ -510,7 +514,7 @@ def test_evaluate_run_by_hand_without_its_inputs(tmp_path: Path) -> None:
         "data/prepared",
         "--model",
         "models/mlp.skops",
-        *EVALUATE_OUTPUTS,
+        *EVALUATE_PATHS,
         cwd=tmp_path,
     )
     assert_one_line_error(result, "data/prepared/X_train.npy: No such file or directory")
