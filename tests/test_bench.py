@@ -79,3 +79,5 @@ def test_quick_mode_measures_its_rows_and_adds_up_the_floor(tiny_mnist: Path) ->
     fit = min(figure["float64 fit"], figure["native fit"])
     assert figure["(d) floor"] == pytest.approx(parts + fit, abs=0.03)
     assert figure["(b) floor"] == pytest.approx(figure["(d) floor"] + figure["sklearn"], abs=0.02)
+    record = figure["(d) floor"] + 2 * figure["scoring"]  # --max-iter 2
+    assert figure["(d) record"] == pytest.approx(record, abs=0.03)
