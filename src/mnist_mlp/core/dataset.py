@@ -87,7 +87,9 @@ def to_features(pixels: np.ndarray, dtype: str = "float64") -> np.ndarray:
     then trains in float32. The published numbers need the default, float64.
     """
     if dtype == "float32":
-        return pixels.astype(np.float32) / np.float32(255.0)
+        features = pixels.astype(np.float32)
+        features /= np.float32(255.0)  # in place: the same floats, one array fewer
+        return features
     return pixels / 255.0
 
 
@@ -109,8 +111,10 @@ def stack_features(
     return features
 
 
-# Rows converted and predicted at once: 12 MiB of float64 features for MNIST.
-PREDICT_BATCH_ROWS = 2000
+# Rows converted and predicted at once: 6 MiB of float64 features for MNIST. Scoring
+# MNIST's 70,000 rows took no longer in batches of 1,000 than of 2,000 (0.37-0.44 s
+# against 0.44-0.50 s, alternating, 3 each).
+PREDICT_BATCH_ROWS = 1000
 
 
 def predict(
