@@ -190,3 +190,19 @@ def test_interrupted_fit_raises_instead_of_returning_a_partial_model(data, monke
     with pytest.raises(KeyboardInterrupt):
         fit_with_history(PARAMS | {"max_iter": 5}, data)
     assert epochs == [1, 2]
+
+
+def test_another_warning_raised_as_an_error_is_not_taken_for_an_interrupt(
+    data, monkeypatch
+) -> None:
+    original = BaseMultilayerPerceptron._update_no_improvement_count
+
+    def warn_in_epoch_one(self, *args, **kwargs):
+        warnings.warn("something else", UserWarning, stacklevel=1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(BaseMultilayerPerceptron, "_update_no_improvement_count", warn_in_epoch_one)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the caller's choice: every warning an error
+        with pytest.raises(UserWarning, match="something else"):
+            fit_with_history(PARAMS | {"max_iter": 2}, data)

@@ -295,7 +295,9 @@ def fit(
         warnings.filterwarnings("ignore", category=ConvergenceWarning)
         try:
             classifier.fit(X_train, y_train)
-        except UserWarning:
+        except UserWarning as warning:  # the caller's filters may raise others
+            if not str(warning).startswith("Training interrupted by user"):
+                raise
             raise KeyboardInterrupt from None
         if not history.loss:
             record(classifier)
