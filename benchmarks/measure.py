@@ -68,21 +68,21 @@ def project_params(data: Path, args: argparse.Namespace) -> str:
     return yaml.safe_dump(params, sort_keys=False)
 
 
-def measure_pipeline(
-    project: Path, env: dict[str, str], repeats: int, grid: Sequence[str]
-) -> dict[str, float]:
-    """(b), (c), (d), (g), (e) and (f) in the project: DVC commands, the sweep runner on
-    ``grid`` (``-S`` overrides), and each stage's memory."""
+def back_to_the_commit(project: Path, env: dict[str, str]) -> None:
+    """The workspace as committed, with no run-cache, so that the work is redone."""
+    run(["git", "checkout", "-q", "--", "."], project, env)
+    run(["dvc", "checkout", "-q"], project, env)
+    shutil.rmtree(project / ".dvc/cache/runs", ignore_errors=True)
+
+
+def measure_dvc(project: Path, env: dict[str, str], repeats: int) -> dict[str, float]:
+    """(b), (c), (d) and (g): DVC commands in ``project``, which is left reproduced and
+    committed."""
     do = lambda *command: run(command, project, env)  # noqa: E731
 
     def from_scratch() -> None:  # DVC removes each output itself before its stage runs
         shutil.rmtree(project / ".dvc/cache", ignore_errors=True)
         (project / "dvc.lock").unlink(missing_ok=True)
-
-    def back_to_the_commit() -> None:  # and no run-cache, so that the work is redone
-        do("git", "checkout", "-q", "--", ".")
-        do("dvc", "checkout", "-q")
-        shutil.rmtree(project / ".dvc/cache/runs", ignore_errors=True)
 
     values = {"(b)": median(repeats, lambda: do("dvc", "repro")[0], from_scratch)}
     do("git", "commit", "-q", "-am", "reproduced")
@@ -91,25 +91,41 @@ def measure_pipeline(
     cache = project / ".dvc/cache/files/md5"
     before = {path: path.stat().st_size for path in cache.rglob("*") if path.is_file()}
     experiment = ("dvc", "exp", "run", "-S", "train.learning_rate_init=0.2")
-    values["(d)"] = median(repeats, lambda: do(*experiment)[0], back_to_the_commit)
+    values["(d)"] = median(
+        repeats, lambda: do(*experiment)[0], lambda: back_to_the_commit(project, env)
+    )
     after = {path: path.stat().st_size for path in cache.rglob("*") if path.is_file()}
     values["(g)"] = sum(after[path] for path in after.keys() - before.keys()) / 2**20
-    back_to_the_commit()
-    # (e): one sweep worker running points unlike (d)'s, then the grid with 2 worker processes.
+    back_to_the_commit(project, env)
+    return values
+
+
+def measure_sweep(
+    project: Path, env: dict[str, str], repeats: int, grid: Sequence[str]
+) -> dict[str, float]:
+    """(e): one sweep worker running points unlike (d)'s, then ``grid`` (``-S`` overrides)
+    with 2 worker processes."""
     sweep = (sys.executable, "-m", "mnist_mlp.tools.sweep", "run")
     rates = ",".join(f"0.2{i + 1}" for i in range(repeats))
-    values["(e) worker"] = do(*sweep, "-S", f"train.learning_rate_init={rates}")[0] / repeats
-    values["(e)"] = do(*sweep, "--jobs", "2", *grid)[0]
-    back_to_the_commit()
+    worker = run([*sweep, "-S", f"train.learning_rate_init={rates}"], project, env)[0]
+    values = {
+        "(e) worker": worker / repeats,
+        "(e)": run([*sweep, "--jobs", "2", *grid], project, env)[0],
+    }
+    back_to_the_commit(project, env)
+    return values
+
+
+def measure_stages(project: Path, env: dict[str, str]) -> dict[str, float]:
+    """(f): each stage's peak memory, run as ``dvc.yaml`` runs it; train also in float32."""
     commands = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]
-    for stage in STAGES:
-        values[stage] = do("sh", "-c", commands[stage]["cmd"])[1]
+    values = {stage: run(["sh", "-c", commands[stage]["cmd"]], project, env)[1] for stage in STAGES}
     params = yaml.safe_load((project / "params.yaml").read_text()) | {
         "features": {"dtype": "float32"}
     }
     (project.parent / "float32.yaml").write_text(yaml.safe_dump(params))
     float32_train = f"{commands['train']['cmd']} --params {project.parent / 'float32.yaml'}"
-    values["train float32"] = do("sh", "-c", float32_train)[1]
+    values["train float32"] = run(["sh", "-c", float32_train], project, env)[1]
     return values
 
 
@@ -131,6 +147,7 @@ def measure_fits(project: Path, data: Path, repeats: int) -> dict[str, float]:
         "pinned fit": fit64,
         "native float32": fits["native"]["float32"][0],
         "pinned float32": fit32,
+        "scoring": fits["pinned"]["float64 scoring"],
     }
 
 

@@ -9,10 +9,12 @@ KERNELS = pin_kernels()
 import logging
 from collections.abc import Sequence
 
+import numpy as np
+
 from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.core.dataset import ARRAY_NAMES, FeaturesParams
-from mnist_mlp.core.evaluate import check_model, evaluate
-from mnist_mlp.io.files import load_arrays, write_json, write_table
+from mnist_mlp.core.evaluate import check_model, evaluate, recorded_scores
+from mnist_mlp.io.files import load_arrays, read_csv_columns, write_json, write_table
 from mnist_mlp.io.guard import snapshot, unchanged
 from mnist_mlp.io.model_file import load_model
 from mnist_mlp.io.params import load_section
@@ -24,18 +26,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argument_parser(__doc__)
     parser.add_argument("--data", required=True, help="directory written by preprocess")
     parser.add_argument("--model", required=True, help="model file written by train")
+    parser.add_argument("--accuracy", required=True, help="per-epoch CSV written by train")
+    parser.add_argument("--snapshots", required=True, help=".npy written by train")
     parser.add_argument("--metrics", required=True, help="output JSON of scores")
     parser.add_argument("--per-class", required=True, help="output CSV of per-class metrics")
     parser.add_argument("--confusion", required=True, help="output CSV: actual,predicted")
     args = parser.parse_args(argv)
     log.info("%s", describe(KERNELS))
 
-    read = snapshot(args.params, ["features"], [args.data, args.model])
+    read = snapshot(
+        args.params, ["features"], [args.data, args.model, args.accuracy, args.snapshots]
+    )
     features = load_section(args.params, "features", FeaturesParams)
 
     arrays = load_arrays(args.data, ARRAY_NAMES)
     model = load_model(args.model)
     check_model(model, arrays["X_test"].shape[1], arrays["y_train"], args.model)
+    recorded = recorded_scores(model, read_csv_columns(args.accuracy), np.load(args.snapshots))
     metrics, per_class, confusion = evaluate(
         model,
         arrays["X_train"],
@@ -43,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         arrays["X_test"],
         arrays["y_test"],
         features.dtype,
+        recorded,
     )
     with unchanged(read):
         write_json(args.metrics, metrics)

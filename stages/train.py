@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_mlp.cli import argument_parser, run_stage
-from mnist_mlp.core.dataset import ARRAY_NAMES, FeaturesParams, to_features
+from mnist_mlp.core.dataset import PREDICT_BATCH_ROWS, FeaturesParams, stack_features
 from mnist_mlp.core.train import (
     TrainParams,
     build_classifier,
@@ -21,7 +21,7 @@ from mnist_mlp.core.train import (
     fit,
     fit_seconds,
 )
-from mnist_mlp.io.files import load_arrays, save_array, write_csv
+from mnist_mlp.io.files import load_arrays, read_rows, save_array, write_csv
 from mnist_mlp.io.guard import snapshot, unchanged
 from mnist_mlp.io.model_file import save_model
 from mnist_mlp.io.params import load_section
@@ -57,14 +57,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     seconds = fit_seconds(classifier, train_shape[0], test_shape[0], int(np.prod(train_shape[1:])))
     log.info("expecting about %s of memory and %.0f s of fitting", gib(needed), seconds)
-    arrays = load_arrays(args.data, ARRAY_NAMES)
+    arrays = load_arrays(args.data, ("y_train", "X_test", "y_test"))
     model, history = fit(
         classifier,
-        # pop: the uint8 pixels are freed once converted (47 MB of MNIST's training set).
-        to_features(arrays.pop("X_train"), features.dtype),
+        # Converted as read: the training set's uint8 pixels are never held whole.
+        stack_features(
+            read_rows(data / "X_train.npy", PREDICT_BATCH_ROWS), train_shape, features.dtype
+        ),
         arrays["y_train"],
-        to_features(arrays["X_test"], features.dtype),
+        arrays["X_test"],
         arrays["y_test"],
+        features.dtype,
     )
     with unchanged(read):
         save_model(args.model, model)

@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from mnist_mlp.core.dataset import SplitParams, combine, split, to_features
+from mnist_mlp.core.dataset import SplitParams, combine, split, stack_features, to_features
 from mnist_mlp.errors import ParamsError
 from tests.helpers import tiny_digits
 
@@ -71,3 +71,17 @@ def test_float32_features_are_the_same_values_in_single_precision() -> None:
     features = to_features(pixels, "float32")
     assert features.dtype == np.float32
     np.testing.assert_allclose(features, pixels / 255.0, rtol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_features_stacked_from_batches_are_those_of_the_whole(dtype: str) -> None:
+    pixels = np.random.default_rng(0).integers(0, 256, size=(11, 784), dtype=np.uint8)
+    batches = [pixels[:4], pixels[4:8], pixels[8:]]
+    stacked = stack_features(batches, pixels.shape, dtype)
+    assert stacked.dtype == np.dtype(dtype)
+    assert stacked.tobytes() == to_features(pixels, dtype).tobytes()
+
+
+def test_too_few_rows_to_stack_are_refused() -> None:
+    with pytest.raises(ValueError, match="10 rows of pixels for 11 rows of features"):
+        stack_features([np.zeros((10, 784), dtype=np.uint8)], (11, 784))

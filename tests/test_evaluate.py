@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix
 
-from mnist_mlp.core.evaluate import evaluate, predict
+from mnist_mlp.core.dataset import predict
+from mnist_mlp.core.evaluate import evaluate, recorded_scores
 from tests.helpers import small_model
 
 
@@ -25,6 +26,8 @@ def test_batched_prediction_equals_predict() -> None:
     expected = model.predict(pixels / 255.0)
     np.testing.assert_array_equal(predict(model, pixels, batch_size=7), expected)
     np.testing.assert_array_equal(predict(model, pixels), expected)
+    # Features (not uint8 pixels) are predicted as they are.
+    np.testing.assert_array_equal(predict(model, X, batch_size=7), model.predict(X))
 
 
 def test_scores_are_mean_accuracy_as_model_score(result) -> None:
@@ -50,3 +53,26 @@ def test_confusion_pairs_rebuild_the_confusion_matrix(result) -> None:
         confusion_matrix(confusion["actual"], confusion["predicted"]),
         confusion_matrix(y, model.predict(X)),
     )
+
+
+def test_recorded_scores_are_those_of_the_epoch_holding_the_models_weights() -> None:
+    model, _ = small_model()
+    other = model.coefs_[0] + 1.0
+    record = {"epoch": ["1", "2", "3"], "train_accuracy": ["0.1", "0.2", "0.3"]}
+    record["test_accuracy"] = ["0.4", "0.5", "0.6"]
+    snapshots = np.stack([other, model.coefs_[0], other * 2])
+    assert recorded_scores(model, record, snapshots) == (0.2, 0.5)
+    assert recorded_scores(model, record, np.stack([other, other, other])) is None
+    assert recorded_scores(model, record, np.stack([model.coefs_[0]] * 3)) is None
+    assert recorded_scores(model, record, snapshots[:2]) is None, "a record of other epochs"
+
+
+def test_the_recorded_train_score_is_taken_only_when_the_test_score_agrees(result) -> None:
+    model, X, y, (metrics, _, _) = result
+    pixels = np.rint(X * 255).astype(np.uint8)
+    agreeing = (0.25, metrics["test_score"])  # not the real train score: shows it was taken
+    taken, _, _ = evaluate(model, pixels, model.predict(X), pixels, y, recorded=agreeing)
+    assert taken == metrics | {"train_score": 0.25}
+    disagreeing = (0.25, metrics["test_score"] - 0.01)
+    predicted, _, _ = evaluate(model, pixels, model.predict(X), pixels, y, recorded=disagreeing)
+    assert predicted == metrics

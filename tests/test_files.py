@@ -8,10 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mnist_mlp.errors import DataError
 from mnist_mlp.io.files import (
     atomic_directory,
     atomic_path,
     load_arrays,
+    read_rows,
+    save_array,
     save_arrays,
     write_csv,
     write_json,
@@ -63,3 +66,20 @@ def test_tables_write_floats_as_their_shortest_repr(tmp_path: Path) -> None:
     written = (tmp_path / "pandas.csv").read_bytes()
     assert written == (tmp_path / "csv.csv").read_bytes()
     assert written.splitlines()[:2] == [b"class,precision", f"0,{values[0]!r}".encode()]
+
+
+def test_rows_are_read_in_batches_in_order(tmp_path: Path) -> None:
+    pixels = np.arange(7 * 6, dtype=np.uint8).reshape(7, 2, 3)
+    save_array(tmp_path / "X.npy", pixels)
+    batches = list(read_rows(tmp_path / "X.npy", 3))
+    assert [len(batch) for batch in batches] == [3, 3, 1]
+    np.testing.assert_array_equal(np.concatenate(batches), pixels)
+    assert batches[0].dtype == np.uint8
+
+
+def test_a_file_shorter_than_its_header_is_refused(tmp_path: Path) -> None:
+    save_array(tmp_path / "X.npy", np.zeros((10, 4), dtype=np.uint8))
+    data = (tmp_path / "X.npy").read_bytes()
+    (tmp_path / "X.npy").write_bytes(data[:-5])
+    with pytest.raises(DataError, match=r"X\.npy: ends after 8 of its 10 rows"):
+        list(read_rows(tmp_path / "X.npy", 3))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -88,3 +90,25 @@ def test_garbage_is_refused(tmp_path: Path, content: bytes) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ModelFileError, match="cannot read the model file"):
         load_model(tmp_path / "missing.skops")
+
+
+def test_no_other_estimator_is_trusted_inside_the_model(tmp_path: Path) -> None:
+    # skops' own default trusts every scikit-learn estimator: a file could then swap the
+    # model's label binarizer for any of them and still load as an MLPClassifier.
+    def label_binarizer_to_naive_bayes(schema: dict) -> None:
+        attributes = schema["content"]["content"]
+        attributes["_label_binarizer"]["__module__"] = "sklearn.naive_bayes"
+        attributes["_label_binarizer"]["__class__"] = "GaussianNB"
+
+    with pytest.raises(ModelFileError, match="untrusted types.*sklearn.naive_bayes.GaussianNB"):
+        load_model(tampered(tmp_path, label_binarizer_to_naive_bayes))
+
+
+def test_loading_imports_only_the_estimators_it_trusts() -> None:
+    code = (
+        "import sys; from mnist_mlp.io.model_file import skops_io; skops_io(); "
+        "print('sklearn.naive_bayes' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False", "importing skops imported every estimator"

@@ -16,7 +16,15 @@ from mnist_mlp.core.visualize import VisualizeParams
 from mnist_mlp.errors import ParamsError
 from mnist_mlp.io.fetch import FetchParams
 from mnist_mlp.io.params import load_section, parse_section, read_yaml
-from tests.helpers import DVC_STAGES, PROJECT_ROOT, STAGES, assert_one_line_error, run_script
+from mnist_mlp.io.pipeline import stage_arguments
+from tests.helpers import (
+    DVC_STAGES,
+    PROJECT_ROOT,
+    STAGES,
+    assert_one_line_error,
+    declared_outputs,
+    run_script,
+)
 
 PARAMS = PROJECT_ROOT / "params.yaml"
 SECTIONS = {
@@ -163,43 +171,32 @@ def test_ints_stay_ints_where_a_number_is_allowed() -> None:
     assert type(parse_section(TrainParams, values, "p", "train").alpha) is int
 
 
-# The stage, run by hand as a user would: one bad value per section stops it in one line
-# naming the file and the key, before any input is read (the inputs here are empty).
+# The stage, run by hand as a user would, with dvc.yaml's arguments: one bad value per
+# section stops it in one line naming the file and the key, before any input is read (the
+# inputs here are empty) and with no output written.
 STAGE_RUNS = {
-    "fetch": ("fetch.py", {"retries": 0}, []),
-    "split": (
-        "preprocess.py",
-        {"shuffle": "yes"},
-        [f"--{n}" for n in ("train-images", "train-labels", "test-images", "test-labels")],
-    ),
-    "features": ("evaluate.py", {"dtype": "float16"}, ["--data", "--model"]),
-    "train": ("train.py", {"solver": "newton"}, ["--data"]),
-    "visualize": (
-        "visualize.py",
-        {"rows": 0},
-        ["--first-layer", "--loss", "--accuracy", "--snapshots"],
-    ),
-}
-STAGE_OUTPUTS = {
-    "fetch.py": ["--out"],
-    "preprocess.py": ["--out"],
-    "evaluate.py": ["--metrics", "--per-class", "--confusion"],
-    "train.py": ["--model", "--loss", "--accuracy", "--first-layer", "--snapshots"],
-    "visualize.py": ["--weights-figure", "--weights-animation", "--curves-figure"],
+    "fetch": ("fetch", {"retries": 0}),
+    "split": ("preprocess", {"shuffle": "yes"}),
+    "features": ("evaluate", {"dtype": "float16"}),
+    "train": ("train", {"solver": "newton"}),
+    "visualize": ("visualize", {"rows": 0}),
 }
 
 
 @pytest.mark.parametrize("section", STAGE_RUNS)
 def test_stage_stops_on_a_bad_param_in_one_line(tmp_path: Path, section: str) -> None:
-    script, change, inputs = STAGE_RUNS[section]
+    stage, change = STAGE_RUNS[section]
     write_changed(tmp_path / "params.yaml", section, change)
+    outputs = declared_outputs(stage)
     args: list[str] = []
-    for option in inputs:
-        (tmp_path / option[2:]).touch()
-        args += [option, option[2:]]
-    for option in STAGE_OUTPUTS[script]:
-        args += [option, f"out/{option[2:]}"]
-    result = run_script(script, *args, cwd=tmp_path)
+    for option, path in stage_arguments(stage, PROJECT_ROOT / "dvc.yaml").items():
+        if path in outputs:
+            path = f"out/{path}"
+        else:
+            (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / path).touch()
+        args += [option, path]
+    result = run_script(f"{stage}.py", *args, cwd=tmp_path)
     [key] = change
     assert_one_line_error(result, f"params.yaml: {section}.{key}: ")
     assert not (tmp_path / "out").exists()

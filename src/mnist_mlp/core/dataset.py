@@ -8,8 +8,9 @@ by ``1 / 255`` differs in the last bit and would change every published number.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -17,6 +18,9 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from mnist_mlp.errors import reason
 from mnist_mlp.io.params import param, params_error
+
+if TYPE_CHECKING:
+    from sklearn.neural_network import MLPClassifier
 
 ARRAY_NAMES = ("X_train", "y_train", "X_test", "y_test")
 
@@ -98,5 +102,52 @@ def to_features(pixels: np.ndarray, dtype: str = "float64") -> np.ndarray:
     then trains in float32. The published numbers need the default, float64.
     """
     if dtype == "float32":
-        return pixels.astype(np.float32) / np.float32(255.0)
+        features = pixels.astype(np.float32)
+        features /= np.float32(255.0)  # in place: the same floats, one array fewer
+        return features
     return pixels / 255.0
+
+
+def stack_features(
+    batches: Iterable[np.ndarray], shape: tuple[int, ...], dtype: str = "float64"
+) -> np.ndarray:
+    """:func:`to_features` of pixels given as ``batches`` of rows, into one array of ``shape``.
+
+    The same floats as converting all the pixels at once, without holding them whole
+    beside their features (47 MB of uint8 for MNIST's training set).
+    """
+    features = np.empty(shape, dtype)
+    start = 0
+    for pixels in batches:
+        features[start : start + len(pixels)] = to_features(pixels, dtype)
+        start += len(pixels)
+    if start != len(features):
+        raise ValueError(f"{start} rows of pixels for {len(features)} rows of features")
+    return features
+
+
+# Rows converted and predicted at once: 6 MiB of float64 features for MNIST. Scoring
+# MNIST's 70,000 rows took no longer in batches of 1,000 than of 2,000 (0.37-0.44 s
+# against 0.44-0.50 s, alternating, 3 each).
+PREDICT_BATCH_ROWS = 1000
+
+
+def predict(
+    model: MLPClassifier,
+    X: np.ndarray,
+    dtype: str = "float64",
+    batch_size: int = PREDICT_BATCH_ROWS,
+) -> np.ndarray:
+    """``model.predict(X)``, ``batch_size`` rows at a time; uint8 pixels become features.
+
+    Predictions are row by row, so batches give the same labels while never holding the
+    activations of every row, nor the whole feature matrix of uint8 ``X`` (turned into
+    features in ``dtype`` by :func:`to_features` a batch at a time: 8 times the pixels'
+    memory for float64). Call it with BLAS pinned, as in training (:mod:`mnist_mlp.kernels`).
+    """
+    batches = (X[start : start + batch_size] for start in range(0, len(X), batch_size))
+    predicted = [
+        model.predict(to_features(rows, dtype) if rows.dtype == np.uint8 else rows)
+        for rows in batches
+    ]
+    return np.concatenate(predicted) if predicted else np.empty(0, dtype=model.classes_.dtype)

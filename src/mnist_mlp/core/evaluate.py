@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 from sklearn.neural_network import MLPClassifier
 
-from mnist_mlp.core.dataset import to_features
+from mnist_mlp.core.dataset import predict
 from mnist_mlp.errors import ModelFileError, brief
 from mnist_mlp.kernels import pinned_blas_threads
 
@@ -40,21 +42,32 @@ def check_model(model: MLPClassifier, n_features: int, y_train: np.ndarray, sour
         )
 
 
-def predict(
-    model: MLPClassifier, pixels: np.ndarray, dtype: str = "float64", batch_size: int = 10_000
-) -> np.ndarray:
-    """``model.predict(to_features(pixels))``, converting ``batch_size`` rows at a time.
+def recorded_scores(
+    model: MLPClassifier, accuracy: Mapping[str, Sequence[str]], snapshots: np.ndarray
+) -> tuple[float, float] | None:
+    """``(train accuracy, test accuracy)`` that train recorded for ``model``'s weights.
 
-    Predictions are row by row, so batches give the same labels while never holding the
-    whole float64 feature matrix (8 times the uint8 pixels) in memory. BLAS runs on one
-    thread, as in training (:mod:`mnist_mlp.kernels`).
+    Parameters
+    ----------
+    accuracy : {"epoch": [...], "train_accuracy": [...], "test_accuracy": [...], ...}
+        The per-epoch record, as read from its CSV.
+    snapshots : ndarray of shape (n_epochs, n_features, n_hidden)
+        The first layer after each epoch.
+
+    Returns
+    -------
+    The row of the one epoch whose first layer is the model's, bit for bit (the last epoch,
+    or with early stopping the best one), or None if no epoch or several match.
     """
-    with pinned_blas_threads():
-        batches = [
-            model.predict(to_features(pixels[start : start + batch_size], dtype))
-            for start in range(0, len(pixels), batch_size)
-        ]
-    return np.concatenate(batches) if batches else np.empty(0, dtype=model.classes_.dtype)
+    epochs = [i for i, layer in enumerate(snapshots) if np.array_equal(layer, model.coefs_[0])]
+    train, test = accuracy.get("train_accuracy", []), accuracy.get("test_accuracy", [])
+    rows = list(zip(train, test, strict=False))
+    if len(epochs) != 1 or len(rows) != len(snapshots):
+        return None
+    try:
+        return float(rows[epochs[0]][0]), float(rows[epochs[0]][1])
+    except ValueError:  # not numbers: predicting again is always right
+        return None
 
 
 def evaluate(
@@ -64,6 +77,7 @@ def evaluate(
     pixels_test: np.ndarray,
     y_test: np.ndarray,
     dtype: str = "float64",
+    recorded: tuple[float, float] | None = None,
 ) -> tuple[dict[str, float], pd.DataFrame, pd.DataFrame]:
     """Score ``model`` as the example does (mean accuracy, ``model.score``) and per class.
 
@@ -71,6 +85,11 @@ def evaluate(
     ----------
     pixels_train, pixels_test : ndarray of uint8, shape (n_samples, 784)
         Features are ``pixels / 255.`` in ``dtype``, as in training.
+    recorded : (train score, test score), optional
+        What train recorded for these weights (:func:`recorded_scores`). If its test score
+        is the one computed here, its train score is taken instead of predicting the
+        training set again: train predicted the same features, in the same batches, with
+        the same weights.
 
     Returns
     -------
@@ -81,7 +100,13 @@ def evaluate(
     confusion : DataFrame with columns actual, predicted, one row per test sample, for a
         DVC confusion plot
     """
-    predicted = predict(model, pixels_test, dtype)
+    with pinned_blas_threads():  # as in training: the same bits on every machine
+        predicted = predict(model, pixels_test, dtype)
+        test_score = float(accuracy_score(y_test, predicted))
+        if recorded is not None and recorded[1] == test_score:
+            train_score = recorded[0]
+        else:
+            train_score = float(accuracy_score(y_train, predict(model, pixels_train, dtype)))
     precision, recall, f1, support = precision_recall_fscore_support(
         y_test, predicted, labels=model.classes_, zero_division=0
     )
@@ -95,8 +120,8 @@ def evaluate(
         }
     )
     metrics = {
-        "train_score": float(accuracy_score(y_train, predict(model, pixels_train, dtype))),
-        "test_score": float(accuracy_score(y_test, predicted)),
+        "train_score": train_score,
+        "test_score": test_score,
         "test_precision": float(precision.mean()),
         "test_recall": float(recall.mean()),
         "test_f1": float(f1.mean()),

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from mnist_mlp.errors import DataError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -142,3 +144,36 @@ def save_arrays(directory: str | os.PathLike[str], arrays: Mapping[str, np.ndarr
 def load_arrays(directory: str | os.PathLike[str], names: Iterable[str]) -> dict[str, np.ndarray]:
     """Load ``<name>.npy`` for each name from ``directory`` (never unpickling objects)."""
     return {name: np.load(Path(directory) / f"{name}.npy", allow_pickle=False) for name in names}
+
+
+def read_rows(path: str | os.PathLike[str], batch_rows: int) -> Iterator[np.ndarray]:
+    """The rows of a ``.npy`` file (C order, no objects), ``batch_rows`` at a time.
+
+    Never holds the whole array: a caller converting each batch needs the pixels of one
+    batch beside the result, not all of them (:func:`mnist_mlp.core.dataset.stack_features`).
+
+    Raises
+    ------
+    DataError
+        Naming the file, if it is not such a ``.npy`` file or ends before its header says.
+    """
+    with Path(path).open("rb") as stream:
+        version = np.lib.format.read_magic(stream)
+        read_header = {
+            (1, 0): np.lib.format.read_array_header_1_0,
+            (2, 0): np.lib.format.read_array_header_2_0,
+        }.get(version)
+        if read_header is None:
+            raise DataError(f"{path}: .npy format version {version}, expected 1.0 or 2.0")
+        shape, fortran_order, dtype = read_header(stream)
+        if fortran_order or dtype.hasobject or not shape:
+            raise DataError(f"{path}: expected a C-order array of numbers, not {dtype} {shape}")
+        row_shape = shape[1:]
+        row_bytes = int(np.prod(row_shape)) * dtype.itemsize
+        for start in range(0, shape[0], batch_rows):
+            n_rows = min(batch_rows, shape[0] - start)
+            data = stream.read(n_rows * row_bytes)
+            if len(data) != n_rows * row_bytes:
+                complete = start + len(data) // row_bytes
+                raise DataError(f"{path}: ends after {complete} of its {shape[0]} rows")
+            yield np.frombuffer(data, dtype).reshape(n_rows, *row_shape)
