@@ -28,6 +28,7 @@ import pytest
 import yaml
 from sklearn.neural_network import MLPClassifier
 
+from mnist_mlp.io import pipeline
 from mnist_mlp.io.fetch import decompressed_sha256
 from mnist_mlp.io.idx import encode_idx
 from mnist_mlp.kernels import KernelPin, cpu_flags, plan_pin
@@ -232,14 +233,9 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
 
 
 def declared_outputs(stage: str | None = None) -> list[str]:
-    """Every output path dvc.yaml declares (outs, metrics, plots), of one stage or all."""
-    return [
-        entry if isinstance(entry, str) else next(iter(entry))
-        for name, declared in DVC_STAGES.items()
-        if stage in (None, name)
-        for kind in ("outs", "metrics", "plots")
-        for entry in declared.get(kind, [])
-    ]
+    """Every output path the project's dvc.yaml declares (outs, metrics, plots), of one
+    stage or all."""
+    return pipeline.declared_outputs(stage, PROJECT_ROOT / "dvc.yaml")
 
 
 def output_files(root: Path) -> list[str]:

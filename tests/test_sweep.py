@@ -232,11 +232,13 @@ def test_sigterm_mid_experiment_records_nothing_and_restores_the_workspace(
     worker = Running(tiny_project, sys.executable, "-m", "mnist_mlp.tools.sweep", "run", *slow)
     worker.wait_for_line(r"epoch 1: loss")
     train = worker.child("stages/train.py")
+    (tiny_project.root / "notes.txt").write_text("a file of the user's, made meanwhile\n")
     worker.process.send_signal(signal.SIGTERM)
     assert worker.finish() == 128 + signal.SIGTERM
     assert worker.lines[-1].endswith("stopped by SIGTERM before finishing; run it again\n")
     assert tiny_project.dvc("exp", "list", "--name-only").stdout.strip() == ""
-    assert tiny_project.git("status", "--porcelain").stdout == ""
+    # HEAD has no dvc.lock: the outputs the experiment left are removed, nothing else.
+    assert tiny_project.git("status", "--porcelain").stdout == "?? notes.txt\n"
     assert not (tiny_project.root / sweep.MARKER).exists()
     with contextlib.suppress(psutil.NoSuchProcess):
         assert train.status() == psutil.STATUS_ZOMBIE
@@ -449,3 +451,41 @@ def test_a_point_on_the_remote_without_its_outputs_gets_them_on_the_next_run(
     assert "0 of 1 points to run" in again.stderr
     assert f"running {NAMES[0]}" not in again.stderr
     assert pushed_model.is_file()
+
+
+@pytest.mark.pipeline
+def test_after_a_killed_shard_edits_made_since_are_kept_as_a_patch(
+    tiny_project: DvcProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tiny_project.root)
+    monkeypatch.setenv("PATH", tiny_project.env["PATH"])
+    dead = subprocess.Popen(["true"])  # the shard that left the marker, gone
+    dead.wait()
+    (tiny_project.root / sweep.MARKER).parent.mkdir(parents=True, exist_ok=True)
+    (tiny_project.root / sweep.MARKER).write_text(f"{dead.pid}\n")
+    edited = tiny_project.root / "params.yaml"
+    committed = edited.read_text()
+    edited.write_text(committed + "# An edit made after the shard was killed.\n")
+
+    sweep.recover_from_killed_shard()
+    assert edited.read_text() == committed
+    [patch] = (tiny_project.root / sweep.MARKER).parent.glob("sweep-interrupted-*.patch")
+    tiny_project.git("apply", str(patch))
+    assert edited.read_text().endswith("# An edit made after the shard was killed.\n")
+
+
+def test_a_shard_still_running_in_the_workspace_is_not_undone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    running = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", "mnist_mlp.tools.sweep"]
+    )
+    try:
+        sweep.MARKER.parent.mkdir(parents=True)
+        sweep.MARKER.write_text(f"{running.pid}\n")
+        with pytest.raises(sweep.SweepError, match=f"another sweep \\(process {running.pid}\\)"):
+            sweep.recover_from_killed_shard()
+    finally:
+        running.kill()
+        running.wait()

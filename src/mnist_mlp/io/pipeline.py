@@ -29,3 +29,18 @@ def stage_arguments(stage: str, dvc_yaml: str | os.PathLike[str] = "dvc.yaml") -
     words = shlex.split(command)
     pairs = zip(words, words[1:], strict=False)
     return {word: value for word, value in pairs if word.startswith("--")}
+
+
+def declared_outputs(
+    stage: str | None = None, dvc_yaml: str | os.PathLike[str] = "dvc.yaml"
+) -> list[str]:
+    """Every path ``dvc.yaml`` declares as an output (``outs``, ``metrics``, ``plots``), of
+    ``stage`` or of every stage."""
+    stages = read_yaml(Path(dvc_yaml)).get("stages") or {}
+    return [
+        entry if isinstance(entry, str) else next(iter(entry))
+        for name, declared in stages.items()
+        if stage in (None, name)
+        for kind in ("outs", "metrics", "plots")
+        for entry in declared.get(kind) or []
+    ]

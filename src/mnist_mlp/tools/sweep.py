@@ -37,6 +37,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -333,17 +334,26 @@ def restore_workspace() -> None:
     """Put back what ``dvc exp run`` changed in the workspace: HEAD's files and outputs.
 
     The sweep started from a clean workspace (:func:`check_clean`), so every change to a
-    file git sees is the experiments': in a project whose HEAD has no ``dvc.lock`` yet,
-    that is the lock, the ``.gitignore`` files DVC added and the outputs they hid.
-    Ignored files (outputs of HEAD, ``.venv``) are kept.
+    tracked or staged file is the experiments'. In a project whose HEAD has no
+    ``dvc.lock`` yet, HEAD has no outputs to check out: the experiments' outputs and the
+    ``.gitignore`` files DVC wrote beside them are removed, and no other file (one a user
+    made meanwhile stays).
     """
+    from mnist_mlp.io.pipeline import declared_outputs
+
     checked(["git", "reset", "--quiet", "--hard", "HEAD"])
-    checked(["git", "clean", "--quiet", "--force", "-d"])
-    code, output = run_command(
-        ["dvc", "checkout", "--force", "--allow-missing"], COMMAND_TIMEOUT, capture=True
-    )
-    if code != 0:
-        log.warning("dvc checkout could not restore every output: %s", output.strip())
+    has_lock, _ = run_command(["git", "cat-file", "-e", "HEAD:dvc.lock"], COMMAND_TIMEOUT, True)
+    if has_lock != 0:
+        outputs = declared_outputs()
+        ignores = {str(Path(output).parent / ".gitignore") for output in outputs}
+        # -x: also the ignored ones, but only these paths; a tracked .gitignore stays.
+        checked(["git", "clean", "--quiet", "--force", "-d", "-x", "--", *outputs, *ignores])
+    else:
+        code, output = run_command(
+            ["dvc", "checkout", "--force", "--allow-missing"], COMMAND_TIMEOUT, capture=True
+        )
+        if code != 0:
+            log.warning("dvc checkout could not restore every output: %s", output.strip())
     MARKER.unlink(missing_ok=True)
 
 
@@ -357,16 +367,49 @@ def check_clean() -> None:
         )
 
 
+def recover_from_killed_shard() -> None:
+    """Put the workspace back to HEAD after a shard that was killed outright, keeping what
+    changed in tracked files since as a patch: edits made after the kill are not lost.
+
+    Raises
+    ------
+    SweepError
+        If the shard that left the marker is still running.
+    """
+    owner = MARKER.read_text().strip()
+    if owner.isdigit() and int(owner) != os.getpid() and _is_sweep(int(owner)):
+        raise SweepError(
+            f"another sweep (process {owner}) is running in this workspace: wait for it "
+            f"or stop it ({MARKER})"
+        )
+    patch = MARKER.with_name(f"sweep-interrupted-{time.strftime('%Y%m%d-%H%M%S')}.patch")
+    changes = checked(["git", "diff", "--binary", "HEAD"])
+    if changes:
+        write_bytes(patch, changes.encode())
+    log.warning(
+        "a previous shard was killed: putting the workspace back to HEAD%s",
+        f"; its changes to tracked files (and any made since) are in {patch}: "
+        f"`git apply {patch}` puts them back"
+        if changes
+        else "",
+    )
+    restore_workspace()
+
+
+def _is_sweep(pid: int) -> bool:
+    """True if process ``pid`` runs this module (Linux's /proc; elsewhere, never)."""
+    try:
+        return b"mnist_mlp.tools.sweep" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 @contextlib.contextmanager
 def workspace_guard() -> Iterator[None]:
     """Refuse a workspace with changes (the grid runs the committed project on every
     machine), clean up after a killed shard, and restore the workspace when done."""
     if MARKER.exists():
-        log.warning(
-            "a previous shard was interrupted: putting the workspace back to HEAD, "
-            "as it was before that shard"
-        )
-        restore_workspace()
+        recover_from_killed_shard()
     check_clean()
     MARKER.parent.mkdir(parents=True, exist_ok=True)
     MARKER.write_text(f"{os.getpid()}\n")
