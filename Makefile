@@ -13,6 +13,9 @@ SWEEP ?= -S 'train.hidden_layer_sizes=[50],[100]' -S train.learning_rate_init=0.
 SHARD ?= 1/1
 JOBS ?= 1
 WORKERS ?= 4
+# Passed to the sweep as single words, never as shell code; SWEEP is shell words on purpose
+# (its -S values may be quoted).
+export SHARD JOBS WORKERS
 
 help:  ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -79,10 +82,10 @@ report: $(INSTALLED)  ## Write reports/report.md and report.html against BASELIN
 	python -m mnist_mlp.tools.report --baseline $(BASELINE)
 
 sweep: $(INSTALLED)  ## Run shard SHARD (I/N, default 1/1) of the grid SWEEP="-S ..."
-	python -m mnist_mlp.tools.sweep run --shard $(SHARD) --jobs $(JOBS) $(SWEEP)
+	python -m mnist_mlp.tools.sweep run --shard "$$SHARD" --jobs "$$JOBS" $(SWEEP)
 
 sweep-plan: $(INSTALLED)  ## Check the grid SWEEP, print its shards for WORKERS machines (JSON)
-	@python -m mnist_mlp.tools.sweep plan --max-workers $(WORKERS) $(SWEEP)
+	@python -m mnist_mlp.tools.sweep plan --max-workers "$$WORKERS" $(SWEEP)
 
 sweep-gather: $(INSTALLED)  ## Pull the grid SWEEP, write reports/sweep.{csv,md,png}
 	python -m mnist_mlp.tools.sweep gather --csv reports/sweep.csv --markdown reports/sweep.md \

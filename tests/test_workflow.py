@@ -8,6 +8,7 @@ import re
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import yaml
 
@@ -108,7 +109,7 @@ def test_sweep_plan_step_turns_the_default_grid_into_shards(tmp_path) -> None:
     env = {
         **os.environ,
         "GRID": inputs["grid"]["default"],
-        "WORKERS": inputs["workers"]["default"],
+        "WORKERS": str(inputs["workers"]["default"]),
         "GITHUB_OUTPUT": str(output),
         "PATH": f"{PROJECT_ROOT / '.venv/bin'}{os.pathsep}{os.environ['PATH']}",
     }
@@ -161,3 +162,21 @@ def test_sweep_workflow_passes_inputs_to_scripts_only_through_the_environment() 
     `x"; curl ... #` would run in a job that can push to the repository."""
     runs = [step["run"] for job in sweep_jobs().values() for step in job["steps"] if "run" in step]
     assert runs and not [run for run in runs if "${{" in run]
+
+
+def test_make_passes_shard_jobs_and_workers_as_words_not_shell_code(tmp_path: Path) -> None:
+    """`make sweep-plan WORKERS=...` as the workflow runs it: a value with shell in it is a
+    bad number for the sweep, not a command."""
+    marker = tmp_path / "ran"
+    env = {**os.environ, "PATH": f"{PROJECT_ROOT / '.venv/bin'}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run(
+        ["make", "-s", "sweep-plan", f"WORKERS=4; touch {marker} #", "SWEEP=-S train.alpha=0.1"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "--max-workers: invalid int value" in result.stderr
+    assert not marker.exists()
