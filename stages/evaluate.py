@@ -42,7 +42,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     arrays = load_arrays(args.data, ARRAY_NAMES)
     model = load_model(args.model)
     check_model(model, arrays["X_test"].shape[1], arrays["y_train"], args.model)
-    recorded = recorded_scores(model, read_csv_columns(args.accuracy), np.load(args.snapshots))
+    try:
+        recorded = recorded_scores(
+            model, read_csv_columns(args.accuracy), np.load(args.snapshots, mmap_mode="r")
+        )
+    except (OSError, ValueError) as exc:  # ValueError: not a CSV of text, not an .npy
+        # The record only spares predicting the training set again: do that instead.
+        log.warning("train's record cannot be read (%s): predicting the training set", exc)
+        recorded = None
     metrics, per_class, confusion = evaluate(
         model,
         arrays["X_train"],

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix
 
 from mnist_mlp.core.dataset import predict
 from mnist_mlp.core.evaluate import evaluate, recorded_scores
-from tests.helpers import small_model
+from mnist_mlp.io.pipeline import stage_arguments
+from tests.helpers import DvcProject, run_script, small_model
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +79,38 @@ def test_the_recorded_train_score_is_taken_only_when_the_test_score_agrees(resul
     disagreeing = (0.25, metrics["test_score"] - 0.01)
     predicted, _, _ = evaluate(model, pixels, model.predict(X), pixels, y, recorded=disagreeing)
     assert predicted == metrics
+
+
+@pytest.mark.pipeline
+@pytest.mark.parametrize(
+    ("damage", "unreadable"),
+    [
+        ({"--accuracy": b"\xff\xfe not text"}, True),
+        ({"--snapshots": b"not an npy file"}, True),
+        ({"--accuracy": None, "--snapshots": None}, True),  # both missing
+        ({"--snapshots": np.zeros((2, 3))}, False),  # an .npy, but not of epochs
+    ],
+)
+def test_an_unreadable_record_costs_a_prediction_not_the_metrics(
+    reproduced: DvcProject, tmp_path: Path, damage: dict, unreadable: bool
+) -> None:
+    """train's record only spares predicting the training set again: evaluate run by hand
+    with a damaged record says so and writes the same metrics."""
+    args = stage_arguments("evaluate", reproduced.root / "dvc.yaml")
+    for option, content in damage.items():
+        args[option] = str(tmp_path / Path(args[option]).name)
+        if isinstance(content, bytes):
+            Path(args[option]).write_bytes(content)
+        elif content is not None:
+            np.save(args[option], content)
+    for option in ("--metrics", "--per-class", "--confusion"):
+        args[option] = str(tmp_path / "out" / Path(args[option]).name)
+    result = run_script(
+        "evaluate.py", *(w for pair in args.items() for w in pair), cwd=reproduced.root,
+        env=reproduced.env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert ("train's record cannot be read" in result.stderr) == unreadable
+    assert (tmp_path / "out/metrics.json").read_bytes() == (
+        reproduced.root / "reports/metrics.json"
+    ).read_bytes()

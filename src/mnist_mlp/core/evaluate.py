@@ -59,6 +59,8 @@ def recorded_scores(
     The row of the one epoch whose first layer is the model's, bit for bit (the last epoch,
     or with early stopping the best one), or None if no epoch or several match.
     """
+    if snapshots.ndim != 3:
+        return None
     epochs = [i for i, layer in enumerate(snapshots) if np.array_equal(layer, model.coefs_[0])]
     train, test = accuracy.get("train_accuracy", []), accuracy.get("test_accuracy", [])
     rows = list(zip(train, test, strict=False))
