@@ -8,7 +8,7 @@ Each section is a frozen dataclass beside the code that uses it (``FetchParams``
 value of the wrong type or out of range stops the stage before any work, in one line
 naming the file, the key path, what was expected and what was found::
 
-    params.yaml: train.batch_size: expected an int >= 1 or auto, got 'abc'
+    params.yaml: train.batch_size: expected an int >= 1 or auto, got True
 
 Values the type lets through are then checked by the section itself (``TrainParams`` by
 scikit-learn's own validation), and reported in the same format.

@@ -135,7 +135,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--dvc-yaml", default="dvc.yaml", help="where the run files are declared")
     args = parser.parse_args(argv)
     files = RunFiles.from_dvc_yaml(args.dvc_yaml)
-    known = experiment_revisions(dvc.api.exp_show())
+    try:
+        known = experiment_revisions(dvc.api.exp_show())
+    except DvcException as exc:
+        raise PipelineError(f"cannot list the experiments: {reason(exc)}") from None
     names = args.runs or list(known)
     runs = [load_run(name, known.get(name, name), files) for name in names]
     save_figure(args.out, comparison_figure(runs))

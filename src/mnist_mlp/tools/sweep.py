@@ -648,6 +648,7 @@ def gather(
     The runs' files are where ``dvc.yaml``'s train and evaluate stages write them.
     """
     import dvc.api
+    from dvc.exceptions import DvcException
 
     from mnist_mlp.io.images import save_figure
     from mnist_mlp.io.pipeline import stage_arguments
@@ -663,7 +664,10 @@ def gather(
         if on_remote:
             # Only the refs: the table reads git, the figure reads its few models lazily.
             checked(["dvc", "exp", "pull", remote, *sorted(on_remote), "--no-cache"])
-    records = experiment_records(dvc.api.exp_show(), metrics_file)
+    try:
+        records = experiment_records(dvc.api.exp_show(), metrics_file)
+    except DvcException as exc:
+        raise SweepError(f"cannot list the experiments: {reason(exc)}") from None
     losses = {
         point.name: final_loss(
             checked(["git", "show", f"{records[point.name]['rev']}:{files.loss}"])
