@@ -482,6 +482,8 @@ def test_a_shard_still_running_in_the_workspace_is_not_undone(
         [sys.executable, "-c", "import time; time.sleep(60)", "mnist_mlp.tools.sweep"]
     )
     try:
+        cmdline = Path(f"/proc/{running.pid}/cmdline")
+        wait_until(lambda: b"mnist_mlp.tools.sweep" in cmdline.read_bytes(), "the exec")
         sweep.MARKER.parent.mkdir(parents=True)
         sweep.MARKER.write_text(f"{running.pid}\n")
         with pytest.raises(sweep.SweepError, match=f"another sweep \\(process {running.pid}\\)"):
