@@ -83,3 +83,9 @@ def test_a_file_shorter_than_its_header_is_refused(tmp_path: Path) -> None:
     (tmp_path / "X.npy").write_bytes(data[:-5])
     with pytest.raises(DataError, match=r"X\.npy: ends after 8 of its 10 rows"):
         list(read_rows(tmp_path / "X.npy", 3))
+
+
+def test_a_file_that_is_not_an_npy_is_refused_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "X.npy").write_bytes(b"not an npy file")
+    with pytest.raises(DataError, match=r"X\.npy: not an \.npy file"):
+        list(read_rows(tmp_path / "X.npy", 3))

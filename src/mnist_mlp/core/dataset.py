@@ -40,7 +40,10 @@ class SplitParams:
     train_size: float | None = param("null, an int > 0 or a float in (0, 1)", _is_size)
     test_size: float | None = param("null, an int > 0 or a float in (0, 1)", _is_size)
     shuffle: bool = param()
-    random_state: int | None = param()
+    # numpy's RandomState takes 0 to 2**32 - 1; scikit-learn checks only when splitting.
+    random_state: int | None = param(
+        "null or an int from 0 to 4294967295", lambda v: v is None or 0 <= v < 2**32
+    )
     stratify: bool = param("true or false (stratify by label)")
 
 

@@ -158,14 +158,17 @@ def read_rows(path: str | os.PathLike[str], batch_rows: int) -> Iterator[np.ndar
         Naming the file, if it is not such a ``.npy`` file or ends before its header says.
     """
     with Path(path).open("rb") as stream:
-        version = np.lib.format.read_magic(stream)
-        read_header = {
-            (1, 0): np.lib.format.read_array_header_1_0,
-            (2, 0): np.lib.format.read_array_header_2_0,
-        }.get(version)
-        if read_header is None:
-            raise DataError(f"{path}: .npy format version {version}, expected 1.0 or 2.0")
-        shape, fortran_order, dtype = read_header(stream)
+        try:
+            version = np.lib.format.read_magic(stream)
+            read_header = {
+                (1, 0): np.lib.format.read_array_header_1_0,
+                (2, 0): np.lib.format.read_array_header_2_0,
+            }.get(version)
+            if read_header is None:
+                raise DataError(f"{path}: .npy format version {version}, expected 1.0 or 2.0")
+            shape, fortran_order, dtype = read_header(stream)
+        except ValueError as exc:  # numpy's word for a file that is not an .npy
+            raise DataError(f"{path}: not an .npy file ({exc})") from None
         if fortran_order or dtype.hasobject or not shape:
             raise DataError(f"{path}: expected a C-order array of numbers, not {dtype} {shape}")
         row_shape = shape[1:]
