@@ -71,11 +71,6 @@ def positive(value: float) -> bool:
     return value > 0
 
 
-def finite_seconds(value: float, least: float) -> bool:
-    """A number of seconds sockets and sleeps accept: finite (``.inf`` overflows them)."""
-    return least <= value < math.inf
-
-
 @dataclass(frozen=True)
 class FileSpec:
     """One file to fetch: its name at every source and the SHA-256 of its content."""
@@ -94,10 +89,11 @@ class FetchParams:
     files: tuple[FileSpec, ...] = param(
         "a non-empty list of {name: <file name>, sha256: <64 lowercase hex digits>}", bool
     )
-    timeout: float = param("finite seconds > 0", lambda v: v > 0 and finite_seconds(v, 0))
+    # Finite: sockets and sleeps overflow on .inf.
+    timeout: float = param("finite seconds > 0", lambda v: 0 < v < math.inf)
     attempt_seconds: float = param("seconds > 0", positive)
     retries: int = param("an int >= 1", positive)
-    retry_delay: float = param("finite seconds >= 0", lambda v: finite_seconds(v, 0))
+    retry_delay: float = param("finite seconds >= 0", lambda v: 0 <= v < math.inf)
     max_file_bytes: int = param("an int > 0: the most bytes one file may have", positive)
 
 

@@ -342,8 +342,8 @@ def restore_workspace() -> None:
     from mnist_mlp.io.pipeline import declared_outputs
 
     checked(["git", "reset", "--quiet", "--hard", "HEAD"])
-    has_lock, _ = run_command(["git", "cat-file", "-e", "HEAD:dvc.lock"], COMMAND_TIMEOUT, True)
-    if has_lock != 0:
+    lock_code, _ = run_command(["git", "cat-file", "-e", "HEAD:dvc.lock"], COMMAND_TIMEOUT, True)
+    if lock_code != 0:  # HEAD has no dvc.lock
         outputs = declared_outputs()
         ignores = {str(Path(output).parent / ".gitignore") for output in outputs}
         # -x: also the ignored ones, but only these paths; a tracked .gitignore stays.
