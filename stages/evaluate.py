@@ -8,13 +8,14 @@ KERNELS = pin_kernels()
 # isort: split
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from mnist_mlp.cli import argument_parser, run_stage
-from mnist_mlp.core.dataset import ARRAY_NAMES, FeaturesParams
+from mnist_mlp.core.dataset import PREDICT_BATCH_ROWS, FeaturesParams
 from mnist_mlp.core.evaluate import check_model, evaluate, recorded_scores
-from mnist_mlp.io.files import load_arrays, read_csv_columns, write_json, write_table
+from mnist_mlp.io.files import NpyRows, load_arrays, read_csv_columns, write_json, write_table
 from mnist_mlp.io.guard import snapshot, unchanged
 from mnist_mlp.io.model_file import load_model
 from mnist_mlp.io.params import load_section
@@ -39,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     features = load_section(args.params, "features", FeaturesParams)
 
-    arrays = load_arrays(args.data, ARRAY_NAMES)
+    arrays = load_arrays(args.data, ("y_train", "X_test", "y_test"))
     model = load_model(args.model)
     check_model(model, arrays["X_test"].shape[1], arrays["y_train"], args.model)
     try:
@@ -52,7 +53,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         recorded = None
     metrics, per_class, confusion = evaluate(
         model,
-        arrays["X_train"],
+        # Read only if the record cannot give its score (47 MB of MNIST's pixels).
+        NpyRows(Path(args.data) / "X_train.npy", PREDICT_BATCH_ROWS),
         arrays["y_train"],
         arrays["X_test"],
         arrays["y_test"],

@@ -10,6 +10,7 @@ from sklearn.metrics import confusion_matrix
 
 from mnist_mlp.core.dataset import predict
 from mnist_mlp.core.evaluate import evaluate, recorded_scores
+from mnist_mlp.io.files import NpyRows
 from mnist_mlp.io.pipeline import stage_arguments
 from tests.helpers import DvcProject, run_script, small_model
 
@@ -29,6 +30,9 @@ def test_batched_prediction_equals_predict() -> None:
     expected = model.predict(pixels / 255.0)
     np.testing.assert_array_equal(predict(model, pixels, batch_size=7), expected)
     np.testing.assert_array_equal(predict(model, pixels), expected)
+    # Rows in batches, as read from a file, are predicted batch by batch.
+    batches = [pixels[:5], pixels[5:6], pixels[6:]]
+    np.testing.assert_array_equal(predict(model, batches), expected)
     # Features (not uint8 pixels) are predicted as they are.
     np.testing.assert_array_equal(predict(model, X, batch_size=7), model.predict(X))
 
@@ -76,6 +80,9 @@ def test_the_recorded_train_score_is_taken_only_when_the_test_score_agrees(resul
     agreeing = (0.25, metrics["test_score"])  # not the real train score: shows it was taken
     taken, _, _ = evaluate(model, pixels, model.predict(X), pixels, y, recorded=agreeing)
     assert taken == metrics | {"train_score": 0.25}
+    # Taking it, evaluate never reads the training set: here a file that does not exist.
+    unread = NpyRows(Path("no-such-dir") / "X_train.npy", 1000)
+    assert evaluate(model, unread, model.predict(X), pixels, y, recorded=agreeing)[0] == taken
     disagreeing = (0.25, metrics["test_score"] - 0.01)
     predicted, _, _ = evaluate(model, pixels, model.predict(X), pixels, y, recorded=disagreeing)
     assert predicted == metrics

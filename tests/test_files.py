@@ -10,6 +10,7 @@ import pytest
 
 from mnist_mlp.errors import DataError
 from mnist_mlp.io.files import (
+    NpyRows,
     atomic_directory,
     atomic_path,
     load_arrays,
@@ -75,6 +76,15 @@ def test_rows_are_read_in_batches_in_order(tmp_path: Path) -> None:
     assert [len(batch) for batch in batches] == [3, 3, 1]
     np.testing.assert_array_equal(np.concatenate(batches), pixels)
     assert batches[0].dtype == np.uint8
+
+
+def test_npy_rows_are_read_from_the_file_again_on_each_pass(tmp_path: Path) -> None:
+    pixels = np.arange(7 * 6, dtype=np.uint8).reshape(7, 6)
+    save_array(tmp_path / "X.npy", pixels)
+    rows = NpyRows(tmp_path / "X.npy", 3)
+    np.testing.assert_array_equal(np.concatenate(list(rows)), pixels)
+    save_array(tmp_path / "X.npy", pixels[::-1])  # nothing of the first pass is kept
+    np.testing.assert_array_equal(np.concatenate(list(rows)), pixels[::-1])
 
 
 def test_a_file_shorter_than_its_header_is_refused(tmp_path: Path) -> None:

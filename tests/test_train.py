@@ -13,6 +13,7 @@ from threadpoolctl import threadpool_limits
 
 from mnist_mlp.core.dataset import to_features
 from mnist_mlp.core.train import TrainParams, build_classifier, fit
+from mnist_mlp.io.files import NpyRows, save_array
 from mnist_mlp.io.model_file import model_bytes
 from mnist_mlp.io.params import parse_section, read_yaml
 from mnist_mlp.kernels import pinned_blas_threads
@@ -86,6 +87,18 @@ def test_each_epochs_accuracy_is_the_score_of_that_epochs_weights(data) -> None:
             assert history.test_accuracy[epoch - 1] == stopped_early.score(
                 data["X_test"], data["y_test"]
             )
+
+
+def test_test_rows_read_from_a_file_each_epoch_give_the_same_record(data, tmp_path) -> None:
+    # The train stage reads the test set's rows from its file for each epoch's score.
+    save_array(tmp_path / "X_test.npy", data["pixels_test"])
+    rows = NpyRows(tmp_path / "X_test.npy", 30)
+    _, from_file = fit(
+        build(PARAMS | {"max_iter": 4}), data["X_train"], data["y_train"], rows, data["y_test"]
+    )
+    _, held = fit_with_history(PARAMS | {"max_iter": 4}, data)
+    assert len(set(held.test_accuracy)) > 1, "the data must tell epochs apart"
+    assert from_file.test_accuracy == held.test_accuracy
 
 
 @pytest.mark.parametrize(

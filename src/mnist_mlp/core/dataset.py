@@ -137,18 +137,24 @@ PREDICT_BATCH_ROWS = 1000
 
 def predict(
     model: MLPClassifier,
-    X: np.ndarray,
+    X: np.ndarray | Iterable[np.ndarray],
     dtype: str = "float64",
     batch_size: int = PREDICT_BATCH_ROWS,
 ) -> np.ndarray:
-    """``model.predict(X)``, ``batch_size`` rows at a time; uint8 pixels become features.
+    """``model.predict(X)``, a batch of rows at a time; uint8 pixels become features.
 
+    ``X`` is an array, predicted ``batch_size`` rows at a time, or its rows already in
+    batches (such as :class:`mnist_mlp.io.files.NpyRows`, which reads them from the file).
     Predictions are row by row, so batches give the same labels while never holding the
     activations of every row, nor the whole feature matrix of uint8 ``X`` (turned into
     features in ``dtype`` by :func:`to_features` a batch at a time: 8 times the pixels'
     memory for float64). Call it with BLAS pinned, as in training (:mod:`mnist_mlp.kernels`).
     """
-    batches = (X[start : start + batch_size] for start in range(0, len(X), batch_size))
+    batches = (
+        [X[start : start + batch_size] for start in range(0, len(X), batch_size)]
+        if isinstance(X, np.ndarray)
+        else X
+    )
     predicted = [
         model.predict(to_features(rows, dtype) if rows.dtype == np.uint8 else rows)
         for rows in batches

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -74,9 +74,9 @@ def recorded_scores(
 
 def evaluate(
     model: MLPClassifier,
-    pixels_train: np.ndarray,
+    pixels_train: np.ndarray | Iterable[np.ndarray],
     y_train: np.ndarray,
-    pixels_test: np.ndarray,
+    pixels_test: np.ndarray | Iterable[np.ndarray],
     y_test: np.ndarray,
     dtype: str = "float64",
     recorded: tuple[float, float] | None = None,
@@ -85,8 +85,11 @@ def evaluate(
 
     Parameters
     ----------
-    pixels_train, pixels_test : ndarray of uint8, shape (n_samples, 784)
-        Features are ``pixels / 255.`` in ``dtype``, as in training.
+    pixels_train, pixels_test : ndarray of uint8, shape (n_samples, 784), or rows in batches
+        Features are ``pixels / 255.`` in ``dtype``, as in training
+        (:func:`mnist_mlp.core.dataset.predict`). Batches read from the file
+        (:class:`mnist_mlp.io.files.NpyRows`) spare reading the training set at all when
+        its score is taken from ``recorded``.
     recorded : (train score, test score), optional
         What train recorded for these weights (:func:`recorded_scores`). If its test score
         is the one computed here, its train score is taken instead of predicting the

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -245,7 +245,7 @@ def fit(
     classifier: MLPClassifier,
     X_train: np.ndarray,
     y_train: np.ndarray,
-    pixels_test: np.ndarray,
+    pixels_test: np.ndarray | Iterable[np.ndarray],
     y_test: np.ndarray,
     dtype: str = "float64",
 ) -> tuple[MLPClassifier, History]:
@@ -255,9 +255,11 @@ def fit(
     ----------
     X_train : ndarray of shape (n_samples, n_features), float
         The features it is fitted on.
-    pixels_test : ndarray of uint8, shape (n_samples, n_features)
+    pixels_test : ndarray of uint8, shape (n_samples, n_features), or its rows in batches
         Scored after each epoch as features in ``dtype``, a batch of rows at a time
         (:func:`mnist_mlp.core.dataset.predict`): the test set is never held as floats.
+        Batches are iterated once per epoch: :class:`mnist_mlp.io.files.NpyRows` reads
+        them from the file each time, so the test set is not held at all.
     y_train, y_test : ndarray of shape (n_samples,)
 
     Returns

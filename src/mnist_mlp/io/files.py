@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -180,3 +181,19 @@ def read_rows(path: str | os.PathLike[str], batch_rows: int) -> Iterator[np.ndar
                 complete = start + len(data) // row_bytes
                 raise DataError(f"{path}: ends after {complete} of its {shape[0]} rows")
             yield np.frombuffer(data, dtype).reshape(n_rows, *row_shape)
+
+
+@dataclass(frozen=True)
+class NpyRows:
+    """The rows of a ``.npy`` file, ``batch_rows`` at a time, read from the file on each pass.
+
+    For data used a batch at a time, perhaps more than once, and never needed whole: the
+    process holds one batch, the file stays in the operating system's cache
+    (:func:`read_rows`).
+    """
+
+    path: Path
+    batch_rows: int
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return read_rows(self.path, self.batch_rows)
