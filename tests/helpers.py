@@ -11,6 +11,7 @@ import queue
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -207,6 +208,13 @@ def make_dvc_project(root: Path, mirror: Path | str) -> DvcProject:
     return project
 
 
+def copy_project(project: DvcProject, root: Path) -> DvcProject:
+    """A copy of ``project`` at ``root`` (git repository, DVC cache and workspace), to change
+    without touching the original."""
+    shutil.copytree(project.root, root, symlinks=True)
+    return DvcProject(root, dict(project.env))
+
+
 def run_script(
     script: str, *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -257,6 +265,20 @@ def lock_outs(project: DvcProject) -> dict[str, str]:
     """``{path: md5}`` of every stage output recorded in ``dvc.lock``."""
     lock = yaml.safe_load((project.root / "dvc.lock").read_text())
     return {out["path"]: out["md5"] for stage in lock["stages"].values() for out in stage["outs"]}
+
+
+def run_cache_entries(project: DvcProject) -> list[Path]:
+    """The files of DVC's run-cache (``.dvc/cache/runs``): one per recorded run of a stage."""
+    return sorted(path for path in (project.root / ".dvc/cache/runs").rglob("*") if path.is_file())
+
+
+def assert_not_recorded(project: DvcProject, stage: str, run_cache: list[Path]) -> None:
+    """DVC recorded nothing for ``stage``: no entry in ``dvc.lock``, the run-cache still
+    ``run_cache``, none of its outputs on disk, and ``dvc status`` lists it."""
+    assert stage not in yaml.safe_load((project.root / "dvc.lock").read_text())["stages"]
+    assert run_cache_entries(project) == run_cache
+    assert [out for out in declared_outputs(stage) if (project.root / out).exists()] == []
+    assert stage in json.loads(project.dvc("status", "--json").stdout)
 
 
 def exp_show(project: DvcProject) -> dict[str, dict]:
@@ -359,6 +381,16 @@ class Running:
     @property
     def output(self) -> str:
         return "".join(self.lines)
+
+
+def stop_training(project: DvcProject, signum: signal.Signals) -> str:
+    """Run ``dvc repro`` in ``project``, send ``signum`` to its train stage once epoch 1 is
+    logged (in the middle of fitting) and return DVC's output; the repro must fail."""
+    repro = Running(project, sys.executable, "-m", "dvc", "repro")
+    repro.wait_for_line(r"epoch 1: loss")
+    repro.child("stages/train.py").send_signal(signum)
+    assert repro.finish() != 0, repro.output
+    return repro.output
 
 
 @contextlib.contextmanager

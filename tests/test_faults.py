@@ -18,11 +18,18 @@ from tests.helpers import (
     STAGES,
     DvcProject,
     Running,
+    assert_not_recorded,
+    copy_project,
     declared_outputs,
     exp_show,
     lock_outs,
+    make_dvc_project,
     output_files,
     ran_stages,
+    run_cache_entries,
+    stop_training,
+    tiny_mnist_files,
+    tiny_params,
 )
 
 pytestmark = pytest.mark.pipeline
@@ -214,39 +221,62 @@ def test_stopped_stage_fails_and_puts_no_output_in_place(
 SLOW_TRAIN = {"batch_size": 1, "max_iter": 12, "n_iter_no_change": 100}
 
 
-def run_cache_entries(project: DvcProject) -> list[Path]:
-    return sorted(path for path in (project.root / ".dvc/cache/runs").rglob("*") if path.is_file())
-
-
-def test_ctrl_c_during_training_is_not_recorded(tiny_project: DvcProject) -> None:
-    """scikit-learn turns Ctrl-C into "Training interrupted by user" and returns a partly
-    trained model: the stage must fail instead, and DVC must record nothing for it."""
-    params = yaml.safe_load((tiny_project.root / "params.yaml").read_text())
+@pytest.fixture(scope="module")
+def slow_prepared(tmp_path_factory: pytest.TempPathFactory) -> DvcProject:
+    """The tiny project with slow training, fetched and preprocessed, nothing trained yet;
+    tests change copies of it."""
+    root = tmp_path_factory.mktemp("slow")
+    mirror = tiny_mnist_files(root / "tiny_mnist")
+    project = make_dvc_project(root / "project", mirror)
+    params = tiny_params(mirror)
     params["train"].update(SLOW_TRAIN)
-    tiny_project.write_params(params)
-    tiny_project.commit("slow training")
-    tiny_project.dvc("repro", "preprocess")
-    cache_before = run_cache_entries(tiny_project)
+    project.write_params(params)
+    project.commit("tiny project, slow training")
+    project.dvc("repro", "preprocess")
+    return project
 
-    repro = Running(tiny_project, sys.executable, "-m", "dvc", "repro")
-    repro.wait_for_line(r"epoch 1: loss")
-    repro.child("stages/train.py").send_signal(signal.SIGINT)
-    assert repro.finish() != 0
-    assert "failed to reproduce 'train'" in repro.output
-    assert "stopped by SIGINT before finishing; run it again" in repro.output
-    assert "Training interrupted by user" not in repro.output
-    assert "train" not in yaml.safe_load((tiny_project.root / "dvc.lock").read_text())["stages"]
-    assert run_cache_entries(tiny_project) == cache_before
-    assert not (tiny_project.root / "models/mlp.skops").exists()
-    assert "train" in tiny_project.dvc("status").stdout
 
-    recovered = tiny_project.dvc("repro")
+@pytest.fixture(scope="module")
+def uninterrupted_outs(
+    slow_prepared: DvcProject, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    """The outputs ``dvc.lock`` records for ``slow_prepared`` when nobody interrupts it."""
+    project = copy_project(slow_prepared, tmp_path_factory.mktemp("uninterrupted") / "project")
+    project.dvc("repro")
+    return lock_outs(project)
+
+
+@pytest.mark.parametrize(
+    "signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda signum: signum.name
+)
+def test_training_stopped_mid_fit_is_not_recorded(
+    slow_prepared: DvcProject,
+    uninterrupted_outs: dict[str, str],
+    tmp_path: Path,
+    signum: signal.Signals,
+) -> None:
+    """scikit-learn turns Ctrl-C into "Training interrupted by user" and returns a partly
+    trained model: however train is stopped, it must fail, DVC must record nothing for it,
+    and the next `dvc repro` must train again."""
+    project = copy_project(slow_prepared, tmp_path / "project")
+    run_cache = run_cache_entries(project)
+
+    output = stop_training(project, signum)
+    assert "failed to reproduce 'train'" in output
+    assert "Training interrupted by user" not in output
+    if signum == signal.SIGKILL:
+        # Nothing can catch it: the stage says nothing, and DVC gives the status the shell
+        # reports for it (137), or -9 where $SHELL execs the command.
+        assert "stopped by" not in output
+        assert any(f"exited with {status}" in output for status in (128 + signum, -signum))
+    else:
+        assert f"stopped by {signum.name} before finishing; run it again" in output
+        assert f"exited with {128 + signum}" in output
+    assert_not_recorded(project, "train", run_cache)
+
+    recovered = project.dvc("repro")
     assert ran_stages(recovered.stdout) == ["train", "evaluate", "visualize"]
-    assert len((tiny_project.root / "reports/loss.csv").read_text().splitlines()) == 1 + 12
-    # The same outputs as a run nobody interrupted.
-    recovered_outs = lock_outs(tiny_project)
-    tiny_project.dvc("repro", "--force", "--no-run-cache")
-    assert lock_outs(tiny_project) == recovered_outs
+    assert lock_outs(project) == uninterrupted_outs
 
 
 def test_params_changed_during_training_are_not_recorded(tiny_project: DvcProject) -> None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import csv
 import json
 import platform
+import signal
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -18,36 +20,71 @@ import yaml
 from tests.helpers import (
     PROJECT_ROOT,
     DvcProject,
+    assert_not_recorded,
+    copy_project,
     full_mnist_mirror,
     lock_outs,
     make_dvc_project,
     ran_stages,
+    run_cache_entries,
+    stop_training,
     this_machine_pin,
 )
 
 pytestmark = [pytest.mark.mnist, pytest.mark.pipeline]
 
 PUBLISHED_LOSS = {1: "0.32009978", 10: "0.04645355"}
+PUBLISHED_SCORES = ["Training set score: 0.986800", "Test set score: 0.970000"]
 
 
 @pytest.fixture(scope="module")
-def mnist_project(tmp_path_factory: pytest.TempPathFactory) -> DvcProject:
+def mnist_prepared(tmp_path_factory: pytest.TempPathFactory) -> DvcProject:
+    """The project on the full MNIST, fetched and preprocessed, nothing trained yet; tests
+    change copies of it."""
     project = make_dvc_project(tmp_path_factory.mktemp("mnist") / "project", full_mnist_mirror())
     project.commit("project with the default params")
+    project.dvc("repro", "preprocess")
+    return project
+
+
+@pytest.fixture(scope="module")
+def mnist_project(
+    mnist_prepared: DvcProject, tmp_path_factory: pytest.TempPathFactory
+) -> DvcProject:
+    project = copy_project(mnist_prepared, tmp_path_factory.mktemp("mnist") / "project")
     project.dvc("repro")
     return project
 
 
+def printed_scores(project: DvcProject) -> list[str]:
+    """The two scores in ``reports/metrics.json``, formatted as the example prints them."""
+    metrics = json.loads((project.root / "reports/metrics.json").read_text())
+    return [
+        f"Training set score: {metrics['train_score']:f}",
+        f"Test set score: {metrics['test_score']:f}",
+    ]
+
+
+def loss_by_epoch(project: DvcProject) -> dict[int, float]:
+    """``{epoch: loss}`` from ``reports/loss.csv``."""
+    with (project.root / "reports/loss.csv").open() as stream:
+        return {int(row["epoch"]): float(row["loss"]) for row in csv.DictReader(stream)}
+
+
+def committed_outs() -> dict[str, str]:
+    """``{path: md5}`` of every output in the project's committed ``dvc.lock``."""
+    committed = yaml.safe_load((PROJECT_ROOT / "dvc.lock").read_text())
+    return {
+        out["path"]: out["md5"] for stage in committed["stages"].values() for out in stage["outs"]
+    }
+
+
 def test_published_scores(mnist_project: DvcProject) -> None:
-    metrics = json.loads((mnist_project.root / "reports/metrics.json").read_text())
-    # Formatted as the example prints them.
-    assert f"Training set score: {metrics['train_score']:f}" == "Training set score: 0.986800"
-    assert f"Test set score: {metrics['test_score']:f}" == "Test set score: 0.970000"
+    assert printed_scores(mnist_project) == PUBLISHED_SCORES
 
 
 def test_published_loss_curve(mnist_project: DvcProject) -> None:
-    with (mnist_project.root / "reports/loss.csv").open() as stream:
-        loss = {int(row["epoch"]): float(row["loss"]) for row in csv.DictReader(stream)}
+    loss = loss_by_epoch(mnist_project)
     assert sorted(loss) == list(range(1, 11))
     assert {epoch: f"{loss[epoch]:.8f}" for epoch in PUBLISHED_LOSS} == PUBLISHED_LOSS
 
@@ -57,11 +94,7 @@ def test_outputs_match_the_committed_dvc_lock(mnist_project: DvcProject) -> None
     pin = this_machine_pin()
     if not pin.pinned:
         pytest.skip(f"the CPU kernels cannot be pinned on {platform.machine()}: {pin.reason}")
-    committed = yaml.safe_load((PROJECT_ROOT / "dvc.lock").read_text())
-    expected = {
-        out["path"]: out["md5"] for stage in committed["stages"].values() for out in stage["outs"]
-    }
-    assert lock_outs(mnist_project) == expected
+    assert lock_outs(mnist_project) == committed_outs()
 
 
 def test_second_repro_does_nothing(mnist_project: DvcProject) -> None:
@@ -94,3 +127,25 @@ def test_model_is_byte_identical_to_a_plain_fit(mnist_project: DvcProject) -> No
     plain = mnist_project.root.parent / "plain.skops"
     mnist_project.run(sys.executable, "-c", PLAIN_FIT, str(plain))
     assert (mnist_project.root / "models/mlp.skops").read_bytes() == plain.read_bytes()
+
+
+def test_ctrl_c_mid_training_records_nothing_and_the_rerun_is_exact(
+    mnist_prepared: DvcProject, tmp_path: Path
+) -> None:
+    """Ctrl-C while train fits the full MNIST: DVC records nothing, and the next
+    `dvc repro` trains again from the start and gives the published numbers."""
+    project = copy_project(mnist_prepared, tmp_path / "project")
+    run_cache = run_cache_entries(project)
+
+    output = stop_training(project, signal.SIGINT)
+    assert "stopped by SIGINT before finishing; run it again" in output
+    assert "failed to reproduce 'train'" in output
+    assert_not_recorded(project, "train", run_cache)
+
+    assert ran_stages(project.dvc("repro").stdout) == ["train", "evaluate", "visualize"]
+    loss = loss_by_epoch(project)
+    assert {epoch: f"{loss[epoch]:.8f}" for epoch in PUBLISHED_LOSS} == PUBLISHED_LOSS
+    assert printed_scores(project) == PUBLISHED_SCORES
+    # Byte for byte, where the kernels are pinned (see the test above).
+    if this_machine_pin().pinned:
+        assert lock_outs(project) == committed_outs()
