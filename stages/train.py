@@ -52,9 +52,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     data = Path(args.data)
     train_shape, _ = npy_header(data / "X_train.npy")
     test_shape, _ = npy_header(data / "X_test.npy")
-    needed = check_fit_memory(
-        classifier, train_shape, test_shape[0], features.dtype, available_memory()
-    )
+    needed = check_fit_memory(classifier, train_shape, features.dtype, available_memory())
     seconds = fit_seconds(classifier, train_shape[0], test_shape[0], int(np.prod(train_shape[1:])))
     log.info("expecting about %s of memory and %.0f s of fitting", gib(needed), seconds)
     arrays = load_arrays(args.data, ("y_train", "y_test"))

@@ -292,7 +292,7 @@ def classifier(**change) -> MLPClassifier:
 
 
 def test_default_training_fits_in_a_few_gib() -> None:
-    assert check_fit_memory(classifier(), (60000, 784), 10000, "float64", 4 * GIB) < 2 * GIB
+    assert check_fit_memory(classifier(), (60000, 784), "float64", 4 * GIB) < 2 * GIB
 
 
 @pytest.mark.parametrize(
@@ -305,7 +305,7 @@ def test_default_training_fits_in_a_few_gib() -> None:
 )
 def test_training_that_cannot_fit_is_refused_naming_the_param(change: dict, named: str) -> None:
     with pytest.raises(ParamsError, match=r"GiB of memory \(.*\), more than the 4\.0 GiB") as c:
-        check_fit_memory(classifier(**change), (60000, 784), 10000, "float64", 4 * GIB)
+        check_fit_memory(classifier(**change), (60000, 784), "float64", 4 * GIB)
     assert named in str(c.value)
 
 
@@ -508,7 +508,7 @@ def test_evaluate_run_by_hand_without_its_inputs(tmp_path: Path) -> None:
         *EVALUATE_PATHS,
         cwd=tmp_path,
     )
-    assert_one_line_error(result, "data/prepared/X_train.npy: No such file or directory")
+    assert_one_line_error(result, "data/prepared/y_train.npy: No such file or directory")
 
 
 def test_train_on_a_full_file_system_fails_in_one_line(tmp_path: Path) -> None:

@@ -99,7 +99,6 @@ def _layers(classifier: MLPClassifier, n_features: int, n_classes: int = 10) -> 
 def fit_memory(
     classifier: MLPClassifier,
     n_train: int,
-    n_test: int,
     n_features: int,
     itemsize: int,
     n_classes: int = 10,
@@ -110,15 +109,16 @@ def fit_memory(
     ----------
     classifier : MLPClassifier
         Unfitted, with the params it will be fitted with.
-    n_train, n_test, n_features : int
-        Shapes of the pixel matrices (read from the ``.npy`` headers, before loading).
+    n_train, n_features : int
+        The training set's shape (read from its ``.npy`` header, before loading).
     itemsize : int
         Bytes per feature: 8 for float64, 4 for float32 (the weights follow the features).
 
     Returns
     -------
     dict
-        The training features and the test pixels (uint8); the weights with their
+        The training features (the test set is scored a batch of rows at a time, read
+        from its file: :class:`mnist_mlp.io.files.NpyRows`); the weights with their
         gradients, the optimizer's state and the saved model; the per-epoch first-layer
         snapshots (kept as a list, then stacked: twice); one batch's activations and
         deltas; and scoring a batch of rows (:func:`mnist_mlp.core.dataset.predict`).
@@ -141,7 +141,7 @@ def fit_memory(
         auto = classifier.batch_size == "auto"
         batch = min(200 if auto else classifier.batch_size, n_train)
     return {
-        "features": n_train * n_features * itemsize + n_test * n_features,
+        "features": n_train * n_features * itemsize,
         "weights and optimizer state": copies * n_weights * itemsize,
         "per-epoch snapshots": 2 * epochs * n_features * hidden[0] * itemsize,
         "activations": 2 * batch * sum(layers[1:]) * itemsize,
@@ -169,7 +169,6 @@ def fit_seconds(classifier: MLPClassifier, n_train: int, n_test: int, n_features
 def check_fit_memory(
     classifier: MLPClassifier,
     train_shape: tuple[int, ...],
-    n_test: int,
     dtype: str,
     available: int,
 ) -> int:
@@ -185,7 +184,7 @@ def check_fit_memory(
     The estimated bytes.
     """
     n_train, n_features = train_shape[0], int(np.prod(train_shape[1:]))
-    parts = fit_memory(classifier, n_train, n_test, n_features, np.dtype(dtype).itemsize)
+    parts = fit_memory(classifier, n_train, n_features, np.dtype(dtype).itemsize)
     named = [f"train.hidden_layer_sizes = {brief(list(classifier.hidden_layer_sizes))}"]
     largest = max(parts, key=lambda part: parts[part])
     if largest == "per-epoch snapshots":
@@ -193,7 +192,7 @@ def check_fit_memory(
     elif largest == "activations":
         named.append(f"train.batch_size = {brief(classifier.batch_size)}")
     elif largest == "features":
-        named = [f"features.dtype = {dtype} on {n_train} + {n_test} samples"]
+        named = [f"features.dtype = {dtype} on {n_train} training samples"]
     return check_fits(parts, available, " with ".join(named))
 
 
