@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         recorded = None
     metrics, per_class, confusion = evaluate(
         model,
-        # Read only if the record cannot give its score (47 MB of MNIST's pixels).
+        # Loaded only if the record cannot give its score (47 MB of MNIST's pixels).
         NpyRows(Path(args.data) / "X_train.npy", PREDICT_BATCH_ROWS),
         arrays["y_train"],
         arrays["X_test"],

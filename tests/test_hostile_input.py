@@ -537,6 +537,40 @@ def test_train_on_a_full_file_system_fails_in_one_line(tmp_path: Path) -> None:
     assert [p.name for p in (tmp_path / "models").iterdir()] == []
 
 
+# train reads X_test.npy again for each epoch's score; here the file is replaced, with
+# more rows than y_test, as train starts the second epoch's scoring.
+REPLACED_MID_FIT = """
+import runpy, sys
+from mnist_mlp.io import files
+passes = []
+every_pass = files.NpyRows.__iter__
+def iterate(self):
+    passes.append(self)
+    if len(passes) == 2:
+        import numpy as np
+        files.save_array(self.path, np.zeros((50, 784), np.uint8))
+    return every_pass(self)
+files.NpyRows.__iter__ = iterate
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_test_set_replaced_mid_fit_is_named_in_one_line(tmp_path: Path) -> None:
+    prepared_data(tmp_path / "data/prepared")
+    params = project_params()
+    params["train"]["max_iter"] = 3
+    write_params(tmp_path / "params.yaml", params)
+    script = str(PROJECT_ROOT / "stages/train.py")
+    command = [sys.executable, "-c", REPLACED_MID_FIT, script, "--data", "data/prepared"]
+    result = subprocess.run(
+        [*command, *TRAIN_OUTPUTS], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert_one_line_error(result, "data/prepared/X_test.npy: changed while this stage ran")
+    assert "epoch 1: loss" in result.stderr and "epoch 2: loss" not in result.stderr
+    assert not (tmp_path / "models").exists() or list((tmp_path / "models").iterdir()) == []
+
+
 @pytest.mark.parametrize(
     "error",
     [

@@ -108,12 +108,12 @@ PLAIN_FIT = """
 import sys, warnings
 from mnist_mlp.kernels import pin_kernels, pinned_blas_threads
 pin_kernels()
-from mnist_mlp.core.dataset import ARRAY_NAMES, to_features
+from mnist_mlp.core.dataset import to_features
 from mnist_mlp.io.files import load_arrays
 from mnist_mlp.io.model_file import save_model
 from mnist_mlp.io.params import load_section
 from mnist_mlp.core.train import TrainParams, build_classifier
-arrays = load_arrays("data/prepared", ARRAY_NAMES)
+arrays = load_arrays("data/prepared", ("X_train", "y_train"))
 classifier = build_classifier(load_section("params.yaml", "train", TrainParams))
 with warnings.catch_warnings(), pinned_blas_threads():
     warnings.simplefilter("ignore")

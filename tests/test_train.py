@@ -101,6 +101,12 @@ def test_test_rows_read_from_a_file_each_epoch_give_the_same_record(data, tmp_pa
     assert from_file.test_accuracy == held.test_accuracy
 
 
+def test_test_rows_that_can_be_read_only_once_are_refused(data) -> None:
+    once = iter([data["pixels_test"]])  # the second epoch would score nothing
+    with pytest.raises(TypeError, match="an iterator can be read once"):
+        fit(build(PARAMS), data["X_train"], data["y_train"], once, data["y_test"])
+
+
 @pytest.mark.parametrize(
     "change",
     [{}, {"solver": "adam"}, {"early_stopping": True, "max_iter": 6}, {"shuffle": False}],

@@ -22,9 +22,6 @@ from mnist_mlp.io.params import param, params_error
 if TYPE_CHECKING:
     from sklearn.neural_network import MLPClassifier
 
-ARRAY_NAMES = ("X_train", "y_train", "X_test", "y_test")
-
-
 def _is_size(value: float | None) -> bool:
     return value is None or (isinstance(value, int) and value > 0) or 0 < value < 1
 
@@ -151,7 +148,7 @@ def predict(
     memory for float64). Call it with BLAS pinned, as in training (:mod:`mnist_mlp.kernels`).
     """
     batches = (
-        [X[start : start + batch_size] for start in range(0, len(X), batch_size)]
+        (X[start : start + batch_size] for start in range(0, len(X), batch_size))
         if isinstance(X, np.ndarray)
         else X
     )

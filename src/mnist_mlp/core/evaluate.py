@@ -88,8 +88,8 @@ def evaluate(
     pixels_train, pixels_test : ndarray of uint8, shape (n_samples, 784), or rows in batches
         Features are ``pixels / 255.`` in ``dtype``, as in training
         (:func:`mnist_mlp.core.dataset.predict`). Batches read from the file
-        (:class:`mnist_mlp.io.files.NpyRows`) spare reading the training set at all when
-        its score is taken from ``recorded``.
+        (:class:`mnist_mlp.io.files.NpyRows`) spare loading the training set when its
+        score is taken from ``recorded``.
     recorded : (train score, test score), optional
         What train recorded for these weights (:func:`recorded_scores`). If its test score
         is the one computed here, its train score is taken instead of predicting the

@@ -272,6 +272,8 @@ def fit(
     KeyboardInterrupt
         If the fit was interrupted: scikit-learn would return the partly trained model.
     """
+    if isinstance(pixels_test, Iterator):  # it would be empty from the second epoch on
+        raise TypeError("pixels_test is scored after every epoch: an iterator can be read once")
     history = History()
     bar = tqdm(total=classifier.max_iter, desc="train", unit="epoch", leave=False, disable=None)
 
