@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import DvcProject, make_dvc_project, tiny_mnist_files, tiny_params
+from tests.helpers import DvcProject, make_tiny_project, tiny_mnist_files
 
 
 @pytest.fixture
@@ -18,10 +18,7 @@ def tiny_mnist(tmp_path: Path) -> Path:
 @pytest.fixture
 def tiny_project(tmp_path: Path, tiny_mnist: Path) -> DvcProject:
     """The project in a temporary repo, with params shrunk for the tiny data, committed."""
-    project = make_dvc_project(tmp_path / "project", tiny_mnist)
-    project.write_params(tiny_params(tiny_mnist))
-    project.commit("tiny project")
-    return project
+    return make_tiny_project(tmp_path / "project", tiny_mnist)
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +26,6 @@ def reproduced(tmp_path_factory: pytest.TempPathFactory) -> DvcProject:
     """The tiny project after one ``dvc repro``, shared by a module's tests: each must leave
     it as it found it."""
     root = tmp_path_factory.mktemp("reproduced")
-    mirror = tiny_mnist_files(root / "tiny_mnist")
-    project = make_dvc_project(root / "project", mirror)
-    project.write_params(tiny_params(mirror))
-    project.commit("tiny project")
+    project = make_tiny_project(root / "project", tiny_mnist_files(root / "tiny_mnist"))
     project.dvc("repro")
     return project

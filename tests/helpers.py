@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -205,6 +205,17 @@ def make_dvc_project(root: Path, mirror: Path | str) -> DvcProject:
     project.git("init", "-q", "-b", "main")
     project.dvc("init", "-q")
     shutil.copy2(PROJECT_ROOT / ".dvc/config", root / ".dvc/config")
+    return project
+
+
+def make_tiny_project(root: Path, mirror: Path, **train: Any) -> DvcProject:
+    """:func:`make_dvc_project` with params shrunk for the tiny data at ``mirror``
+    (:func:`tiny_params`), ``train`` params changed, committed."""
+    project = make_dvc_project(root, mirror)
+    params = tiny_params(mirror)
+    params["train"].update(train)
+    project.write_params(params)
+    project.commit("tiny project")
     return project
 
 

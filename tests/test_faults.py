@@ -23,13 +23,12 @@ from tests.helpers import (
     declared_outputs,
     exp_show,
     lock_outs,
-    make_dvc_project,
+    make_tiny_project,
     output_files,
     ran_stages,
     run_cache_entries,
     stop_training,
     tiny_mnist_files,
-    tiny_params,
 )
 
 pytestmark = pytest.mark.pipeline
@@ -227,11 +226,7 @@ def slow_prepared(tmp_path_factory: pytest.TempPathFactory) -> DvcProject:
     tests change copies of it."""
     root = tmp_path_factory.mktemp("slow")
     mirror = tiny_mnist_files(root / "tiny_mnist")
-    project = make_dvc_project(root / "project", mirror)
-    params = tiny_params(mirror)
-    params["train"].update(SLOW_TRAIN)
-    project.write_params(params)
-    project.commit("tiny project, slow training")
+    project = make_tiny_project(root / "project", mirror, **SLOW_TRAIN)
     project.dvc("repro", "preprocess")
     return project
 
