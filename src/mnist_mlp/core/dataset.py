@@ -22,6 +22,7 @@ from mnist_mlp.io.params import param, params_error
 if TYPE_CHECKING:
     from sklearn.neural_network import MLPClassifier
 
+
 def _is_size(value: float | None) -> bool:
     return value is None or (isinstance(value, int) and value > 0) or 0 < value < 1
 
