@@ -71,7 +71,7 @@ test: $(INSTALLED)  ## Create .venv/ if needed, run all tests
 	pytest
 
 check: $(INSTALLED) lint  ## Fast loop: unit tests (no dvc runs, full MNIST or browser) and lint
-	pytest -q -m "not pipeline and not mnist and not browser"
+	pytest -q -n auto -m "not pipeline and not mnist and not browser"
 
 MNIST ?= $(DATA_MIRROR)
 bench: $(INSTALLED)  ## Time the pipeline against the plain example (MNIST=dir of the .gz files)
