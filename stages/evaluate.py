@@ -16,7 +16,7 @@ from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.core.dataset import PREDICT_BATCH_ROWS, FeaturesParams
 from mnist_mlp.core.evaluate import check_model, evaluate, recorded_scores
 from mnist_mlp.io.files import NpyRows, load_arrays, read_csv_columns, write_json, write_table
-from mnist_mlp.io.guard import snapshot, unchanged
+from mnist_mlp.io.guard import changes_named_first, snapshot, unchanged
 from mnist_mlp.io.model_file import load_model
 from mnist_mlp.io.params import load_section
 
@@ -51,16 +51,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         # The record only spares predicting the training set again: do that instead.
         log.warning("train's record cannot be read (%s): predicting the training set", exc)
         recorded = None
-    metrics, per_class, confusion = evaluate(
-        model,
-        # Loaded only if the record cannot give its score (47 MB of MNIST's pixels).
-        NpyRows(Path(args.data) / "X_train.npy", PREDICT_BATCH_ROWS),
-        arrays["y_train"],
-        arrays["X_test"],
-        arrays["y_test"],
-        features.dtype,
-        recorded,
-    )
+    with changes_named_first(read):
+        metrics, per_class, confusion = evaluate(
+            model,
+            # Loaded only if the record cannot give its score (47 MB of MNIST's pixels).
+            NpyRows(Path(args.data) / "X_train.npy", PREDICT_BATCH_ROWS),
+            arrays["y_train"],
+            arrays["X_test"],
+            arrays["y_test"],
+            features.dtype,
+            recorded,
+        )
     with unchanged(read):
         write_json(args.metrics, metrics)
         write_table(args.per_class, per_class)

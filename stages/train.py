@@ -21,9 +21,8 @@ from mnist_mlp.core.train import (
     fit,
     fit_seconds,
 )
-from mnist_mlp.errors import PipelineError
 from mnist_mlp.io.files import NpyRows, load_arrays, read_rows, save_array, write_csv
-from mnist_mlp.io.guard import check_unchanged, snapshot, unchanged
+from mnist_mlp.io.guard import changes_named_first, snapshot, unchanged
 from mnist_mlp.io.model_file import save_model
 from mnist_mlp.io.params import load_section
 from mnist_mlp.memory import available_memory, gib, npy_header
@@ -57,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     seconds = fit_seconds(classifier, train_shape[0], test_shape[0], int(np.prod(train_shape[1:])))
     log.info("expecting about %s of memory and %.0f s of fitting", gib(needed), seconds)
     arrays = load_arrays(args.data, ("y_train", "y_test"))
-    try:
+    with changes_named_first(read):
         model, history = fit(
             classifier,
             # Converted as read: the training set's uint8 pixels are never held whole.
@@ -66,17 +65,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             ),
             arrays["y_train"],
             # Read again for each epoch's score (7.5 MB of MNIST, from the OS's cache) rather
-            # than held beside the training set, whose peak is train's.
+            # than held beside the training set, whose peak is train's; a file replaced
+            # meanwhile is named by changes_named_first.
             NpyRows(data / "X_test.npy", PREDICT_BATCH_ROWS),
             arrays["y_test"],
             features.dtype,
         )
-    except (PipelineError, OSError, ValueError):
-        # X_test.npy is read again for each epoch: a file replaced mid-run breaks the
-        # scoring first; name that cause, not the error it led to.
-        check_unchanged(read)
-        raise
-
     with unchanged(read):
         save_model(args.model, model)
         write_csv(args.loss, ["epoch", "loss"], history.loss_rows())

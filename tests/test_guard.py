@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from mnist_mlp.errors import DataError, ParamsError
-from mnist_mlp.io.guard import check_unchanged, snapshot, unchanged
+from mnist_mlp.io.guard import changes_named_first, check_unchanged, snapshot, unchanged
 
 
 @pytest.fixture
@@ -86,3 +86,20 @@ def test_changed_code_is_refused(stage_files, tmp_path: Path, monkeypatch) -> No
     module_file.write_text("VALUE = 2\n")
     with pytest.raises(DataError, match=r"module.py: changed while this stage ran"):
         check_unchanged(read)
+
+
+def test_a_failure_caused_by_a_changed_input_names_the_input(stage_files) -> None:
+    params, data = stage_files
+    read = snapshot(params, ["train"], [data])
+    changed = pytest.raises(DataError, match=r"X\.npy: changed while this stage ran")
+    with changed, changes_named_first(read):
+        (data / "X.npy").write_bytes(b"other pixels")
+        raise ValueError("inconsistent numbers of samples")  # what the change caused
+
+
+def test_a_failure_with_inputs_unchanged_is_its_own(stage_files) -> None:
+    params, data = stage_files
+    read = snapshot(params, ["train"], [data])
+    own = pytest.raises(ValueError, match="inconsistent numbers of samples")
+    with own, changes_named_first(read):
+        raise ValueError("inconsistent numbers of samples")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mnist_mlp.errors import DataError, ParamsError
+from mnist_mlp.errors import DataError, ParamsError, PipelineError
 from mnist_mlp.io.files import file_md5
 from mnist_mlp.io.params import read_yaml
 
@@ -120,3 +120,19 @@ def unchanged(before: Snapshot) -> Iterator[None]:
     check_unchanged(before)
     yield
     check_unchanged(before)
+
+
+@contextlib.contextmanager
+def changes_named_first(before: Snapshot) -> Iterator[None]:
+    """Run the block; if it fails, fail with :func:`check_unchanged`'s line when an input
+    changed under it, and with the block's own error otherwise.
+
+    For a stage that reads an input while it computes (a file scored after every epoch,
+    one loaded only if needed): a file replaced mid-run breaks the computation before the
+    outputs are reached, and the error it causes would not name it.
+    """
+    try:
+        yield
+    except (PipelineError, OSError, ValueError):
+        check_unchanged(before)
+        raise
