@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import os
+import platform
 import shutil
 import statistics
 import subprocess
@@ -22,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from mnist_mlp.io.fetch import decompressed_sha256
+from mnist_mlp.kernels import BLAS_THREADS, cpu_flags, plan_pin
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,6 +46,25 @@ def median(repeats: int, measure: Callable[[], float], prepare: Callable[[], obj
         prepare()
         samples.append(measure())
     return statistics.median(samples)
+
+
+def measure_script(
+    data: Path, work: Path, env: dict[str, str], repeats: int, options: Sequence[str]
+) -> dict[str, float]:
+    """(a): the plain script as a user runs it, and as the stages compute (BLAS on one
+    thread, the CPU kernels pinned), alternating so that both meet the same machine."""
+    script = [sys.executable, str(ROOT / "benchmarks/reference.py"), str(data), "ref.png"]
+    pin = plan_pin(env, platform.machine(), cpu_flags()).set_variables
+    threads = {name: str(BLAS_THREADS) for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    plain, pinned = [], []
+    for _ in range(repeats):
+        plain.append(run([*script, *options], work, env))
+        pinned.append(run([*script, *options], work, env | pin | threads))
+    return {
+        "(a)": statistics.median(seconds for seconds, _ in plain),
+        "(a) pinned": statistics.median(seconds for seconds, _ in pinned),
+        "(a) memory": max(mib for _, mib in plain),
+    }
 
 
 def new_repo(root: Path, files: dict[str, str], env: dict[str, str]) -> None:
@@ -151,16 +172,28 @@ def measure_fits(project: Path, data: Path, repeats: int) -> dict[str, float]:
     }
 
 
-def measure_floor(work: Path, env: dict[str, str], repeats: int) -> dict[str, float]:
-    """(i): what any pipeline of DVC stages pays: DVC itself on no-op stages, the imports."""
+def measure_floor(work: Path, data: Path, env: dict[str, str], repeats: int) -> dict[str, float]:
+    """(i): what any pipeline of these five DVC stages pays beyond the script's own work:
+    DVC itself on five no-op stages, the imports; and reading the .gz files, which an
+    experiment does not redo."""
+    chain = ("fetch", "preprocess", "train", "evaluate", "visualize")
     stages = {
-        name: {"cmd": f"echo {name} > {name}.out", "params": ["p"], "outs": [f"{name}.out"]}
+        name: {"cmd": f"echo {name} > {name}.out", "outs": [f"{name}.out"]}
         | ({"deps": [f"{before}.out"]} if before else {})
-        for name, before in (("train", None), ("evaluate", "train"), ("visualize", "evaluate"))
+        | ({"params": ["p"]} if name == "train" else {})
+        for before, name in zip((None, *chain[:-1]), chain, strict=True)
     }
     no_op = work / "no-op"
     no_op.mkdir()
     new_repo(no_op, {"params.yaml": "p: 0\n", "dvc.yaml": yaml.safe_dump({"stages": stages})}, env)
+
+    def from_scratch() -> None:
+        shutil.rmtree(no_op / ".dvc/cache", ignore_errors=True)
+        (no_op / "dvc.lock").unlink(missing_ok=True)
+
+    cold = median(repeats, lambda: run(["dvc", "repro"], no_op, env)[0], from_scratch)
+    run(["git", "add", "-A"], no_op, env)
+    run(["git", "commit", "-q", "-m", "reproduced"], no_op, env)
     values = iter(range(1, repeats + 1))
     experiment = lambda: run(["dvc", "exp", "run", "-S", f"p={next(values)}"], no_op, env)[0]  # noqa: E731
     imports = {"sklearn": "sklearn.neural_network", "matplotlib": "matplotlib.backends.backend_agg"}
@@ -170,9 +203,19 @@ def measure_floor(work: Path, env: dict[str, str], repeats: int) -> dict[str, fl
         )
         for library, module in imports.items()
     }
+    read = "import gzip, sys, time; t = time.perf_counter(); "
+    read += "[gzip.open(name).read() for name in sys.argv[1:]]; print(time.perf_counter() - t)"
+    files = sorted(str(path) for path in data.glob("*.gz"))
+    gunzip = min(
+        float(subprocess.run([sys.executable, "-c", read, *files], capture_output=True,
+                             text=True, check=True).stdout)
+        for _ in range(repeats)
+    )  # fmt: skip
     return {
+        "no-op repro": cold,
         "no-op exp run": median(repeats, experiment, lambda: None),
         "sklearn": costs["sklearn"][0],
         "sklearn memory": costs["sklearn"][1],
         "matplotlib": costs["matplotlib"][0],
+        "gunzip": gunzip,
     }

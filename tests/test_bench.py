@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.bench import TABLE, markdown
+from benchmarks.bench import TABLE, floors, markdown
 from tests.helpers import PROJECT_ROOT, STAGES, TINY_TEST, TINY_TRAIN
 
 ROW = re.compile(r"^\| (.+?) \| ([-\d.]+) \S+ \| (?:([\d.]+) × (.+?))? \| (.*?) \| (.*?) \|$")
@@ -40,14 +40,25 @@ def test_ratios_and_verdicts_come_from_the_figures() -> None:
     assert TABLE["(g)"][0] not in rows, "a measure not taken is not shown"
 
 
+def test_floors_are_the_script_pinned_plus_what_no_pipeline_can_leave_out() -> None:
+    figures = {"(a) pinned": 10.0, "gunzip": 0.5, "no-op exp run": 2.0, "no-op repro": 3.0}
+    figures |= {"sklearn": 1.5, "scoring": 0.25}
+    floor = floors(figures, max_iter=10, points=5)
+    record = 1.5 + 9 * 0.25  # evaluate's import; the script itself scores once
+    assert floor["(d) floor"] == pytest.approx(10.0 - 0.5 + 2.0 + record)
+    assert floor["(b) floor"] == pytest.approx(10.0 + 3.0 + record)
+    assert floor["(e) floor"] == pytest.approx(3 * floor["(d) floor"]), "5 points, 2 at a time"
+    assert "(e) floor" not in floors(figures, max_iter=10, points=None), "no grid swept"
+
+
 # The smoke test leaves out the sweep (e) and the stages' memory (f): the slowest groups,
 # each run by its own tests (test_sweep.py, the memory checks in test_hostile_input.py).
 SMOKE_GROUPS = ("script", "dvc", "fits", "floor")
-NOT_SMOKED = {"(e) worker", "(e)", "(a) per point", "train float32", *STAGES}
+NOT_SMOKED = {"(e) worker", "(e)", "(e) floor", "(a) per point", "train float32", *STAGES}
 
 
 @pytest.mark.pipeline
-def test_quick_mode_measures_its_rows_and_adds_up_the_floor(tiny_mnist: Path) -> None:
+def test_quick_mode_measures_its_rows_and_adds_up_the_floors(tiny_mnist: Path) -> None:
     sizes = ["--train-size", str(TINY_TRAIN), "--test-size", str(TINY_TEST), "--max-iter", "2"]
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks.bench", "--quick", "--data", str(tiny_mnist), *sizes]
@@ -73,11 +84,10 @@ def test_quick_mode_measures_its_rows_and_adds_up_the_floor(tiny_mnist: Path) ->
         if most is not None and ratio is not None and abs(ratio - most) > 0.005:
             assert met == ("yes" if ratio <= most else "NO"), key  # beyond the rounding
     assert measured["(b)"][0] > measured["(c)"][0], "a cold repro does more than a no-op one"
-    # The floor is DVC's no-op experiment, two scikit-learn imports, matplotlib and the fit.
+    # The floors, from the printed figures (each rounded to 2 decimals).
     figure = {key: measured[key][0] for key in measured}
-    parts = figure["no-op exp run"] + 2 * figure["sklearn"] + figure["matplotlib"]
-    fit = min(figure["float64 fit"], figure["native fit"])
-    assert figure["(d) floor"] == pytest.approx(parts + fit, abs=0.03)
-    assert figure["(b) floor"] == pytest.approx(figure["(d) floor"] + figure["sklearn"], abs=0.02)
-    record = figure["(d) floor"] + 2 * figure["scoring"]  # --max-iter 2
-    assert figure["(d) record"] == pytest.approx(record, abs=0.03)
+    record = figure["sklearn"] + figure["scoring"]  # --max-iter 2: one scoring more
+    experiment = figure["(a) pinned"] - figure["gunzip"] + figure["no-op exp run"] + record
+    assert figure["(d) floor"] == pytest.approx(experiment, abs=0.03)
+    cold = figure["(a) pinned"] + figure["no-op repro"] + record
+    assert figure["(b) floor"] == pytest.approx(cold, abs=0.03)
