@@ -21,6 +21,9 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from benchmarks.measure import (
     ROOT,
@@ -48,6 +51,7 @@ TABLE: dict[str, tuple[str, str, str | None, float | None]] = {
         None,
         None,
     ),
+    "(a) pinned pair": ("(a) pinned, two copies at once (both done)", "s", None, None),
     "(b)": ("(b) `dvc repro`, empty cache", "s", "(a)", 1.5),
     "(b) floor": (
         "(b) its floor: (a) pinned + (i)'s cold repro + scikit-learn + record",
@@ -67,7 +71,7 @@ TABLE: dict[str, tuple[str, str, str | None, float | None]] = {
     "(e) worker": ("(e) one sweep worker, per experiment", "s", "(d)", 1.05),
     "(e)": ("(e) the sweep grid, 2 worker processes", "s", "(a) per point", 1.0),
     "(e) floor": (
-        "(e) its floor: (d)'s floor for each point, two at a time",
+        "(e) its floor: (d)'s, with (a) pinned two at once, for each point that must run",
         "s",
         "(a) per point",
         1.0,
@@ -116,24 +120,43 @@ def markdown(values: dict[str, float]) -> str:
 GROUPS = ("script", "dvc", "sweep", "stages", "fits", "floor")
 
 
-def floors(values: dict[str, float], max_iter: int, points: int | None) -> dict[str, float]:
+def floors(values: dict[str, float], max_iter: int, computed: int | None) -> dict[str, float]:
     """The least any pipeline of these five DVC stages can take: all the script does, with
     BLAS on one thread as every stage computes (for the same bytes on every machine), plus
     what the pipeline cannot leave out. That is DVC running the stages; evaluate importing
     scikit-learn again to load the model; and the per-epoch record (``accuracy.csv``),
     which scores both sets after every epoch where the script scores them once. An
     experiment reuses fetch's work, so its floor does without the script's .gz reading.
-    The grid's floor (``points`` experiments, two worker processes, each on one of the two
-    cores) only when the grid was swept."""
+
+    The grid's floor, when it was swept: its ``computed`` experiments (the points DVC
+    cannot skip) two at a time, each pair taking at least the script pinned run twice at
+    once (the two cores share the memory and caches), an odd one alone."""
     record = values["sklearn"] + (max_iter - 1) * values["scoring"]
-    experiment = values["(a) pinned"] - values["gunzip"] + values["no-op exp run"] + record
+    extras = values["no-op exp run"] + record - values["gunzip"]
     result = {
-        "(d) floor": experiment,
+        "(d) floor": values["(a) pinned"] + extras,
         "(b) floor": values["(a) pinned"] + values["no-op repro"] + record,
     }
-    if points is not None:
-        result["(e) floor"] = math.ceil(points / 2) * experiment
+    if computed is not None:
+        pairs, alone = divmod(computed, 2)
+        result["(e) floor"] = (
+            pairs * (values["(a) pinned pair"] + extras) + alone * result["(d) floor"]
+        )
     return result
+
+
+def computed_points(grid: Sequence[str], params: dict[str, Any]) -> int:
+    """How many points of ``grid`` (``-S`` overrides) DVC must compute: all but the one
+    holding ``params``' own values, whose outputs are already there."""
+    axes = [override.split("=", 1) for override in grid[1::2]]
+    points = math.prod(len(values.split(",")) for _, values in axes)
+
+    def value(key: str) -> Any:
+        section, name = key.split(".")
+        return params[section][name]
+
+    here = all(value(key) in map(yaml.safe_load, values.split(",")) for key, values in axes)
+    return points - here
 
 
 def measure_all(args: argparse.Namespace, data: Path, work: Path) -> dict[str, float]:
@@ -146,14 +169,15 @@ def measure_all(args: argparse.Namespace, data: Path, work: Path) -> dict[str, f
     values: dict[str, float] = {}
     if "script" in args.only:
         options = ["--max-iter", str(args.max_iter), "--train-size", str(args.train_size)]
-        values |= measure_script(data, work, env, args.repeats, options)
+        values |= measure_script(data, work, env, args.repeats, options, "sweep" in args.only)
     project = work / "project"
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
     for name in tracked.stdout.split():
         if (ROOT / name).is_file():  # not a deleted file
             (project / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, project / name)
-    new_repo(project, {"params.yaml": project_params(data, args)}, env)
+    params = project_params(data, args)
+    new_repo(project, {"params.yaml": params}, env)
     if "dvc" in args.only:
         values |= measure_dvc(project, env, args.repeats)
     elif {"sweep", "stages"} & set(args.only):
@@ -174,7 +198,9 @@ def measure_all(args: argparse.Namespace, data: Path, work: Path) -> dict[str, f
         values["train floor"] = values["sklearn memory"] + 8 * matrix
         values["float32 floor"] = values["sklearn memory"] + 4 * matrix
     if {"script", "fits", "floor"} <= set(args.only):
-        values |= floors(values, args.max_iter, points if "sweep" in args.only else None)
+        swept = "sweep" in args.only
+        computed = computed_points(grid, yaml.safe_load(params)) if swept else None
+        values |= floors(values, args.max_iter, computed)
     return {key: value for key, value in values.items() if not math.isnan(value)}
 
 

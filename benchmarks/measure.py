@@ -48,23 +48,43 @@ def median(repeats: int, measure: Callable[[], float], prepare: Callable[[], obj
     return statistics.median(samples)
 
 
+def run_pair(command: Sequence[str], cwd: Path, env: dict[str, str]) -> float:
+    """Run two copies of ``command`` (its last argument suffixed 1 and 2) at once; return
+    the wall seconds until both have finished."""
+    start = time.perf_counter()
+    *head, last = command
+    processes = [
+        subprocess.Popen([*head, f"{copy}-{last}"], cwd=cwd, env=env, stdout=subprocess.DEVNULL)
+        for copy in (1, 2)
+    ]
+    if [process.wait() for process in processes] != [0, 0]:
+        raise SystemExit(f"{' '.join(command)} failed in {cwd}")
+    return time.perf_counter() - start
+
+
 def measure_script(
-    data: Path, work: Path, env: dict[str, str], repeats: int, options: Sequence[str]
+    data: Path, work: Path, env: dict[str, str], repeats: int, options: Sequence[str], pairs: bool
 ) -> dict[str, float]:
     """(a): the plain script as a user runs it, and as the stages compute (BLAS on one
-    thread, the CPU kernels pinned), alternating so that both meet the same machine."""
-    script = [sys.executable, str(ROOT / "benchmarks/reference.py"), str(data), "ref.png"]
+    thread, the CPU kernels pinned), alternating so that both meet the same machine; with
+    ``pairs``, also two pinned copies at once, as two sweep workers run on two cores."""
+    script = [sys.executable, str(ROOT / "benchmarks/reference.py"), str(data), *options]
     pin = plan_pin(env, platform.machine(), cpu_flags()).set_variables
     threads = {name: str(BLAS_THREADS) for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
-    plain, pinned = [], []
+    plain, pinned, two = [], [], []
     for _ in range(repeats):
-        plain.append(run([*script, *options], work, env))
-        pinned.append(run([*script, *options], work, env | pin | threads))
-    return {
+        plain.append(run([*script, "ref.png"], work, env))
+        pinned.append(run([*script, "ref.png"], work, env | pin | threads))
+        if pairs:
+            two.append(run_pair([*script, "ref.png"], work, env | pin | threads))
+    values = {
         "(a)": statistics.median(seconds for seconds, _ in plain),
         "(a) pinned": statistics.median(seconds for seconds, _ in pinned),
         "(a) memory": max(mib for _, mib in plain),
     }
+    if pairs:
+        values["(a) pinned pair"] = statistics.median(two)
+    return values
 
 
 def new_repo(root: Path, files: dict[str, str], env: dict[str, str]) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.bench import TABLE, floors, markdown
+from benchmarks.bench import TABLE, computed_points, floors, markdown
 from tests.helpers import PROJECT_ROOT, STAGES, TINY_TEST, TINY_TRAIN
 
 ROW = re.compile(r"^\| (.+?) \| ([-\d.]+) \S+ \| (?:([\d.]+) × (.+?))? \| (.*?) \| (.*?) \|$")
@@ -41,20 +41,36 @@ def test_ratios_and_verdicts_come_from_the_figures() -> None:
 
 
 def test_floors_are_the_script_pinned_plus_what_no_pipeline_can_leave_out() -> None:
-    figures = {"(a) pinned": 10.0, "gunzip": 0.5, "no-op exp run": 2.0, "no-op repro": 3.0}
-    figures |= {"sklearn": 1.5, "scoring": 0.25}
-    floor = floors(figures, max_iter=10, points=5)
+    figures = {"(a) pinned": 10.0, "(a) pinned pair": 13.0, "gunzip": 0.5}
+    figures |= {"no-op exp run": 2.0, "no-op repro": 3.0, "sklearn": 1.5, "scoring": 0.25}
+    floor = floors(figures, max_iter=10, computed=5)
     record = 1.5 + 9 * 0.25  # evaluate's import; the script itself scores once
     assert floor["(d) floor"] == pytest.approx(10.0 - 0.5 + 2.0 + record)
     assert floor["(b) floor"] == pytest.approx(10.0 + 3.0 + record)
-    assert floor["(e) floor"] == pytest.approx(3 * floor["(d) floor"]), "5 points, 2 at a time"
-    assert "(e) floor" not in floors(figures, max_iter=10, points=None), "no grid swept"
+    pair = 13.0 - 0.5 + 2.0 + record
+    assert floor["(e) floor"] == pytest.approx(2 * pair + floor["(d) floor"]), "2 pairs, 1 alone"
+    assert "(e) floor" not in floors(figures, max_iter=10, computed=None), "no grid swept"
+
+
+def test_the_grid_point_of_the_committed_params_costs_nothing() -> None:
+    params = {"train": {"learning_rate_init": 0.1, "alpha": 0.0001}}
+    grid = ["-S", "train.learning_rate_init=0.05,0.1", "-S", "train.alpha=0.0001,0.001"]
+    assert computed_points(grid, params) == 3
+    assert computed_points(grid[:1] + ["train.learning_rate_init=0.05,0.2"] + grid[2:], params) == 4
 
 
 # The smoke test leaves out the sweep (e) and the stages' memory (f): the slowest groups,
 # each run by its own tests (test_sweep.py, the memory checks in test_hostile_input.py).
 SMOKE_GROUPS = ("script", "dvc", "fits", "floor")
-NOT_SMOKED = {"(e) worker", "(e)", "(e) floor", "(a) per point", "train float32", *STAGES}
+NOT_SMOKED = {
+    "(e) worker",
+    "(e)",
+    "(e) floor",
+    "(a) per point",
+    "(a) pinned pair",
+    "train float32",
+    *STAGES,
+}
 
 
 @pytest.mark.pipeline
