@@ -412,6 +412,30 @@ def rev(project: DvcProject, name: str) -> str:
 
 
 @pytest.mark.pipeline
+def test_two_local_workers_push_every_point_and_a_rerun_runs_none(
+    shared: tuple[DvcProject, Path], tmp_path: Path
+) -> None:
+    """`make sweep JOBS=2` in a clone with remotes: the workers' experiments reach them, and
+    the same sweep started again finds every point done, here and on the remote."""
+    project, origin = shared
+    worker = clone(origin, tmp_path / "worker", project.env)
+    first = worker.run(*sweep_command("run", "--jobs", "2"))
+    assert (first.stdout + first.stderr).count("Running stage 'train'") == len(NAMES)
+    assert remote_names(worker) == set(NAMES)
+    gatherer = clone(origin, tmp_path / "gatherer", project.env)
+    gatherer.run(*sweep_command("gather"))  # fails if a point or its outputs are missing
+
+    again = worker.run(*sweep_command("run", "--jobs", "2"))
+    assert "Running stage" not in again.stdout + again.stderr
+    assert again.stderr.count("0 of 3 points to run") == 2
+    # In a fresh clone the points are only on the remote: none runs either.
+    other = clone(origin, tmp_path / "other", project.env)
+    fresh = other.run(*sweep_command("run", "--jobs", "2"))
+    assert "Running stage" not in fresh.stdout + fresh.stderr
+    assert other.git("status", "--porcelain").stdout == ""
+
+
+@pytest.mark.pipeline
 def test_gather_lists_missing_points_and_fails(
     shared: tuple[DvcProject, Path], tmp_path: Path
 ) -> None:

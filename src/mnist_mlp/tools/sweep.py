@@ -213,11 +213,14 @@ def point_names(grid: Sequence[Mapping[str, Any]]) -> list[str]:
     ]
 
 
-def build_grid(set_params: Sequence[str], params: Mapping[str, Any]) -> list[Point]:
-    """Every point of the grid, checked against ``params`` before anything runs."""
+def build_grid(
+    set_params: Sequence[str], params: Mapping[str, Any], check: bool = True
+) -> list[Point]:
+    """Every point of the grid, checked against ``params`` before anything runs (unless
+    ``check`` is false: a local worker, whose parent checked the same grid)."""
     overrides = expand_grid(set_params)
     grid = [dict(parse_override(text) for text in point) for point in overrides]
-    for values in grid:
+    for values in grid if check else ():
         check_point(params, values)
     names = point_names(grid)
     return [
@@ -313,21 +316,32 @@ def checked(command: Sequence[str], timeout: float = COMMAND_TIMEOUT, **kwargs: 
 def remotes() -> tuple[str | None, bool]:
     """``("origin", True)`` if the git remote ``origin`` and a default DVC remote exist;
     ``None`` for no git remote, ``False`` for no DVC remote."""
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
     git_code, _ = run_command(["git", "remote", "get-url", "origin"], COMMAND_TIMEOUT, True)
-    dvc_code, default = run_command(["dvc", "remote", "default"], COMMAND_TIMEOUT, True)
-    return ("origin" if git_code == 0 else None), dvc_code == 0 and bool(default.strip())
+    # DVC's API reads the config in this process: `dvc remote default` costs a second.
+    try:
+        with Repo() as repo:
+            default = repo.config["core"].get("remote")
+    except DvcException:
+        default = None
+    return ("origin" if git_code == 0 else None), bool(default)
 
 
 def head() -> str:
     return checked(["git", "rev-parse", "HEAD"]).strip()
 
 
+def remote_names(baseline: str, remote: str) -> set[str]:
+    """Experiments of ``baseline`` on the git ``remote``."""
+    return experiment_names(checked(["git", "ls-remote", remote, "refs/exps/*"]), baseline)
+
+
 def done_names(baseline: str, remote: str | None) -> set[str]:
     """Experiments of ``baseline`` that exist here and, with ``remote``, on that git remote."""
     done = experiment_names(checked(["git", "for-each-ref", "refs/exps/"]), baseline)
-    if remote:
-        done |= experiment_names(checked(["git", "ls-remote", remote, "refs/exps/*"]), baseline)
-    return done
+    return done | remote_names(baseline, remote) if remote else done
 
 
 def restore_workspace() -> None:
@@ -483,6 +497,8 @@ def run_shard(
 
 def prepare_clone(clone: Path, root: Path, cache: str) -> None:
     """A clone of ``root`` at its HEAD whose DVC cache is ``cache``; reused across runs."""
+    from dvc.config import Config
+
     if not (clone / ".git").exists():
         shutil.rmtree(clone, ignore_errors=True)
         clone.parent.mkdir(parents=True, exist_ok=True)
@@ -490,7 +506,8 @@ def prepare_clone(clone: Path, root: Path, cache: str) -> None:
     checked(["git", "fetch", "--quiet", "origin", head()], cwd=clone)
     # --force: a worker killed in a previous sweep may have left changes behind.
     checked(["git", "checkout", "--quiet", "--force", "--detach", "FETCH_HEAD"], cwd=clone)
-    checked(["dvc", "cache", "dir", "--local", cache], cwd=clone)
+    with Config(dvc_dir=clone / ".dvc").edit("local") as config:  # `dvc cache dir --local`
+        config["cache"]["dir"] = cache
     # This repository decides what is done: experiments removed here must run again.
     for ref in checked(
         ["git", "for-each-ref", "--format=%(refname)", "refs/exps/"], cwd=clone
@@ -502,8 +519,11 @@ def run_parallel(set_params: Sequence[str], shard: str, jobs: int, timeout: floa
     """Run ``shard`` with ``jobs`` worker processes, each in its own clone of this
     repository (under ``.dvc/tmp``) sharing its DVC cache and pushing its experiments back
     here; return the workers that failed."""
+    from dvc.repo import Repo
+
     root = Path.cwd()
-    cache = checked(["dvc", "cache", "dir"]).strip()
+    with Repo() as repo:  # `dvc cache dir`, without a second DVC process
+        cache = repo.cache.local_cache_dir
     workers = []
     try:
         for job in range(1, jobs + 1):
@@ -545,13 +565,13 @@ def run_sweep(
     baseline = head()
     names = {point.name for point in points}
     if remote:
-        on_remote = sorted(done_names(baseline, remote) & names)
-        if on_remote:
+        only_there = remote_names(baseline, remote) & names - done_names(baseline, None)
+        if only_there:
             # Local refs tell the workers these are done.
-            checked(["dvc", "exp", "pull", remote, *on_remote, "--no-cache"])
+            checked(["dvc", "exp", "pull", remote, *sorted(only_there), "--no-cache"])
     failed = run_parallel(set_params, shard, jobs, timeout)
     if remote:
-        to_push = sorted(done_names(baseline, None) & names - done_names(baseline, remote))
+        to_push = sorted(done_names(baseline, None) & names - remote_names(baseline, remote))
         if to_push:
             push_points(to_push, remote, baseline, with_cache=storage)
     return failed
@@ -726,7 +746,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     gathering.add_argument("--best", type=int, default=3, help="runs drawn in the figure")
     args = parser.parse_args(argv)
 
-    points = build_grid(args.set_params, read_yaml(PARAMS_FILE))
+    points = build_grid(
+        args.set_params, read_yaml(PARAMS_FILE), check=not getattr(args, "local_worker", False)
+    )
     if args.command == "plan":
         sys.stdout.write(json.dumps(plan_shards(len(points), args.max_workers)) + "\n")
     elif args.command == "gather":
