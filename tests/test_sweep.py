@@ -456,6 +456,24 @@ def test_gather_lists_missing_points_and_fails(
 
 
 @pytest.mark.pipeline
+def test_gather_reads_points_run_here_but_never_pushed(
+    shared: tuple[DvcProject, Path], tmp_path: Path
+) -> None:
+    """A point run while the clone had no `origin` exists only here: gather reads it from
+    the local refs and pulls only what is on `origin` alone."""
+    project, origin = shared
+    worker = clone(origin, tmp_path / "worker", project.env)
+    worker.git("remote", "rename", "origin", "upstream")
+    worker.run(*sweep_command("run", "--shard", "1/6"))
+    worker.git("remote", "rename", "upstream", "origin")
+    assert remote_names(worker) == set()
+    result = worker.run(*sweep_command("gather"), check=False)
+    assert "5 of 6 points missing" in result.stderr, result.stderr
+    rows = list(csv.DictReader((worker.root / "reports/sweep.csv").open()))
+    assert [row["name"] for row in rows if row["status"] == "done"] == [NAMES[0]]
+
+
+@pytest.mark.pipeline
 def test_a_point_on_the_remote_without_its_outputs_gets_them_on_the_next_run(
     shared: tuple[DvcProject, Path], tmp_path: Path
 ) -> None:

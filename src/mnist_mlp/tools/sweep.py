@@ -454,7 +454,7 @@ def push_points(names: Sequence[str], remote: str, baseline: str, with_cache: bo
     twice) counts as pushed."""
     command = ["dvc", "exp", "push", remote, *names]
     checked([*command, "--run-cache"] if with_cache else [*command, "--no-cache"])
-    missing = set(names) - done_names(baseline, remote)
+    missing = set(names) - remote_names(baseline, remote)
     if missing:
         raise SweepError(f"`dvc exp push` did not put {', '.join(sorted(missing))} on {remote}")
     log.info("pushed %s to %s", ", ".join(names), remote)
@@ -519,11 +519,15 @@ def run_parallel(set_params: Sequence[str], shard: str, jobs: int, timeout: floa
     """Run ``shard`` with ``jobs`` worker processes, each in its own clone of this
     repository (under ``.dvc/tmp``) sharing its DVC cache and pushing its experiments back
     here; return the workers that failed."""
+    from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
     root = Path.cwd()
-    with Repo() as repo:  # `dvc cache dir`, without a second DVC process
-        cache = repo.cache.local_cache_dir
+    try:
+        with Repo() as repo:  # `dvc cache dir`, without a second DVC process
+            cache = repo.cache.local_cache_dir
+    except DvcException as exc:
+        raise SweepError(f"cannot find the DVC cache: {reason(exc)}") from None
     workers = []
     try:
         for job in range(1, jobs + 1):
@@ -565,13 +569,13 @@ def run_sweep(
     baseline = head()
     names = {point.name for point in points}
     if remote:
-        only_there = remote_names(baseline, remote) & names - done_names(baseline, None)
+        only_there = (remote_names(baseline, remote) & names) - done_names(baseline, None)
         if only_there:
             # Local refs tell the workers these are done.
             checked(["dvc", "exp", "pull", remote, *sorted(only_there), "--no-cache"])
     failed = run_parallel(set_params, shard, jobs, timeout)
     if remote:
-        to_push = sorted(done_names(baseline, None) & names - remote_names(baseline, remote))
+        to_push = sorted((done_names(baseline, None) & names) - remote_names(baseline, remote))
         if to_push:
             push_points(to_push, remote, baseline, with_cache=storage)
     return failed
@@ -680,10 +684,11 @@ def gather(
     baseline = head()
     remote, _ = remotes()
     if remote:
-        on_remote = done_names(baseline, remote) & {p.name for p in points}
-        if on_remote:
+        names = {point.name for point in points}
+        only_there = (remote_names(baseline, remote) & names) - done_names(baseline, None)
+        if only_there:
             # Only the refs: the table reads git, the figure reads its few models lazily.
-            checked(["dvc", "exp", "pull", remote, *sorted(on_remote), "--no-cache"])
+            checked(["dvc", "exp", "pull", remote, *sorted(only_there), "--no-cache"])
     try:
         records = experiment_records(dvc.api.exp_show(), metrics_file)
     except DvcException as exc:
