@@ -128,7 +128,7 @@ def floors(values: dict[str, float], max_iter: int, computed: int | None) -> dic
     scikit-learn to load the model train wrote; and the per-epoch record (``accuracy.csv``),
     which scores both sets after every epoch where the script scores them once. An
     experiment reuses fetch's work, so its floor does without the script's .gz reading.
-    Each part is its least time over the repeats (the .gz reading, taken off, its most).
+    Each part is its least time over the repeats (the .gz reading, taken off, its median).
 
     The grid's floor, when it was swept: its ``computed`` experiments (the points DVC
     cannot skip) two at a time, each pair taking at least the pinned script run twice at
