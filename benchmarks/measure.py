@@ -75,14 +75,15 @@ def measure_script(
     thread, the CPU kernels pinned), alternating so that both meet the same machine; with
     ``pairs``, also two pinned copies at once, as two sweep workers run on two cores."""
     script = [sys.executable, str(ROOT / "benchmarks/reference.py"), str(data), *options]
+    script.append("ref.png")  # the figure's file: run_pair suffixes it for each copy
     pin = plan_pin(env, platform.machine(), cpu_flags()).set_variables
     threads = {name: str(BLAS_THREADS) for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
     plain, pinned, two = [], [], []
     for _ in range(repeats):
-        plain.append(run([*script, "ref.png"], work, env))
-        pinned.append(run([*script, "ref.png"], work, env | pin | threads))
+        plain.append(run(script, work, env))
+        pinned.append(run(script, work, env | pin | threads))
         if pairs:
-            two.append(run_pair([*script, "ref.png"], work, env | pin | threads))
+            two.append(run_pair(script, work, env | pin | threads))
     values = {
         "(a)": statistics.median(seconds for seconds, _ in plain),
         "(a) pinned": statistics.median(seconds for seconds, _ in pinned),

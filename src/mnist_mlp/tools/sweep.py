@@ -344,6 +344,14 @@ def done_names(baseline: str, remote: str | None) -> set[str]:
     return done | remote_names(baseline, remote) if remote else done
 
 
+def pull_refs(baseline: str, remote: str, names: set[str]) -> None:
+    """Pull the refs, not the outputs, of the experiments ``names`` that are on the git
+    ``remote`` but not here (one only here would make `dvc exp pull` fail)."""
+    only_there = (remote_names(baseline, remote) & names) - done_names(baseline, None)
+    if only_there:
+        checked(["dvc", "exp", "pull", remote, *sorted(only_there), "--no-cache"])
+
+
 def restore_workspace() -> None:
     """Put back what ``dvc exp run`` changed in the workspace: HEAD's files and outputs.
 
@@ -569,10 +577,7 @@ def run_sweep(
     baseline = head()
     names = {point.name for point in points}
     if remote:
-        only_there = (remote_names(baseline, remote) & names) - done_names(baseline, None)
-        if only_there:
-            # Local refs tell the workers these are done.
-            checked(["dvc", "exp", "pull", remote, *sorted(only_there), "--no-cache"])
+        pull_refs(baseline, remote, names)  # local refs tell the workers these are done
     failed = run_parallel(set_params, shard, jobs, timeout)
     if remote:
         to_push = sorted((done_names(baseline, None) & names) - remote_names(baseline, remote))
@@ -684,11 +689,8 @@ def gather(
     baseline = head()
     remote, _ = remotes()
     if remote:
-        names = {point.name for point in points}
-        only_there = (remote_names(baseline, remote) & names) - done_names(baseline, None)
-        if only_there:
-            # Only the refs: the table reads git, the figure reads its few models lazily.
-            checked(["dvc", "exp", "pull", remote, *sorted(only_there), "--no-cache"])
+        # Only the refs: the table reads git, the figure reads its few models lazily.
+        pull_refs(baseline, remote, {point.name for point in points})
     try:
         records = experiment_records(dvc.api.exp_show(), metrics_file)
     except DvcException as exc:
