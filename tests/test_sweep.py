@@ -495,6 +495,59 @@ def test_a_point_on_the_remote_without_its_outputs_gets_them_on_the_next_run(
     assert pushed_model.is_file()
 
 
+# `dvc exp push` killed while DVC saves, output by output, the list of objects it will send.
+KILLED_WHILE_COLLECTING = """
+import os, sys
+import dvc_data.index.collect as collect
+from dvc.cli import main
+
+original, calls = collect._collect_from_index, []
+
+def killed_at_the_second_output(*args, **kwargs):
+    calls.append(args[3])
+    if len(calls) == 2:
+        os._exit(9)
+    return original(*args, **kwargs)
+
+collect._collect_from_index = killed_at_the_second_output
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.pipeline
+def test_a_push_killed_while_dvc_lists_the_outputs_is_completed_on_the_next_run(
+    shared: tuple[DvcProject, Path], tmp_path: Path
+) -> None:
+    """DVC keeps the list a killed push had half-saved, and the next `dvc exp push` sends
+    only that part while reporting success: the sweep asks the DVC remote itself and
+    pushes again."""
+    project, origin = shared
+    worker = clone(origin, tmp_path / "worker", project.env)
+    worker.run(*sweep_command("run", "--shard", "1/6"))
+    lock = yaml.safe_load(worker.git("show", f"{rev(worker, NAMES[0])}:dvc.lock").stdout)
+    model_md5 = next(
+        out["md5"] for out in lock["stages"]["train"]["outs"] if out["path"].endswith(".skops")
+    )
+    pushed_model = tmp_path / "dvc-storage/files/md5" / model_md5[:2] / model_md5[2:]
+    pushed_model.unlink()
+    worker.run(sys.executable, "-c", "from dvc.repo import Repo; Repo().drop_data_index()")
+    killed = worker.run(
+        sys.executable, "-c", KILLED_WHILE_COLLECTING, "exp", "push", "origin", NAMES[0],
+        "--run-cache", check=False,
+    )  # fmt: skip
+    assert killed.returncode == 9
+    # DVC's own fault, which the sweep works around: a plain push claims success.
+    worker.dvc("exp", "push", "origin", NAMES[0], "--run-cache")
+    assert not pushed_model.is_file()
+
+    again = worker.run(*sweep_command("run", "--shard", "1/6"))
+    assert "0 of 1 points to run" in again.stderr
+    assert f"the DVC remote lacks {NAMES[0]}: models/mlp.skops" in again.stderr
+    assert pushed_model.is_file()
+    again = worker.run(*sweep_command("run", "--shard", "1/6"))
+    assert "the DVC remote lacks" not in again.stderr
+
+
 @pytest.mark.pipeline
 def test_after_a_killed_shard_edits_made_since_are_kept_as_a_patch(
     tiny_project: DvcProject, monkeypatch: pytest.MonkeyPatch
