@@ -43,14 +43,14 @@ def test_ratios_and_verdicts_come_from_the_figures() -> None:
 def test_floors_add_the_least_times_of_what_no_pipeline_can_leave_out() -> None:
     figures = {"(a) pinned least": 10.0, "(a) pinned pair least": 13.0, "gunzip": 0.5}
     figures |= {"no-op exp run least": 2.0, "no-op repro least": 3.0, "sklearn": 1.5}
-    figures |= {"scoring least": 0.25}
+    figures |= {"scoring least": 0.25, "split import": 1.25}
     # The medians, printed beside them, are not what the floors add up.
     figures |= {"(a) pinned": 99.0, "(a) pinned pair": 99.0, "no-op exp run": 99.0}
     figures |= {"no-op repro": 99.0, "scoring": 99.0}
     floor = floors(figures, max_iter=10, computed=5)
     extras = 1.5 + 9 * 0.25  # evaluate's import; the script itself scores once
     assert floor["(d) floor"] == pytest.approx(10.0 - 0.5 + 2.0 + extras)
-    assert floor["(b) floor"] == pytest.approx(10.0 + 3.0 + extras)
+    assert floor["(b) floor"] == pytest.approx(10.0 + 3.0 + 1.25 + extras), "preprocess's import"
     pair = 13.0 - 0.5 + 2.0 + extras
     assert floor["(e) floor"] == pytest.approx(2 * pair + floor["(d) floor"]), "2 pairs, 1 alone"
     even = floors(figures, max_iter=10, computed=4)["(e) floor"]
@@ -115,5 +115,5 @@ def test_quick_mode_measures_its_rows_and_adds_up_the_floors(tiny_mnist: Path) -
     extras = figure["sklearn"] + figure["scoring"]  # --max-iter 2: one scoring more
     experiment = figure["(a) pinned"] - figure["gunzip"] + figure["no-op exp run"] + extras
     assert figure["(d) floor"] == pytest.approx(experiment, abs=0.03)
-    cold = figure["(a) pinned"] + figure["no-op repro"] + extras
+    cold = figure["(a) pinned"] + figure["no-op repro"] + figure["split import"] + extras
     assert figure["(b) floor"] == pytest.approx(cold, abs=0.03)
