@@ -140,6 +140,60 @@ def test_refs_of_other_baselines_are_not_done() -> None:
     assert sweep.experiment_names(refs, baseline) == {"lri0.1-hls5"}
 
 
+class FakeRemotes:
+    """push_points' view of the remotes: the pushes it makes and what each check finds."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, lacking: list[dict]) -> None:
+        self.commands: list[list[str]] = []
+        self.checked: list[list[str]] = []
+        self.dropped = 0
+        self.lacking = iter(lacking)
+        monkeypatch.setattr(sweep, "checked", lambda command, **_: self.commands.append(command))
+        monkeypatch.setattr(sweep, "remote_commits", lambda *_: {"a": "1", "b": "2"})
+        monkeypatch.setattr(sweep, "local_commits", lambda *_: {"a": "1", "b": "9"})
+        monkeypatch.setattr(sweep, "outputs_not_on_dvc_remote", self.check)
+        monkeypatch.setattr(sweep, "forget_what_dvc_pushed", self.drop)
+
+    def check(self, names: list[str], baseline: str) -> dict:
+        self.checked.append(list(names))
+        return next(self.lacking)
+
+    def drop(self) -> None:
+        self.dropped += 1
+
+
+def test_outputs_missing_after_a_second_push_stop_the_shard_with_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    remotes = FakeRemotes(monkeypatch, [{"a": ["models/mlp.skops"]}] * 2)
+    with pytest.raises(sweep.SweepError) as error:
+        sweep.push_points(["a", "b"], "origin", "base", with_cache=True)
+    assert str(error.value) == (
+        "`dvc exp push` did not put the outputs a: models/mlp.skops on the DVC remote"
+    )
+    assert len(remotes.commands) == 2 and remotes.dropped == 1
+    # "b" on the remote is another worker's commit: DVC sent none of this one's outputs.
+    assert remotes.checked == [["a"], ["a"]]
+
+
+def test_outputs_a_second_push_delivers_count_as_pushed(monkeypatch: pytest.MonkeyPatch) -> None:
+    remotes = FakeRemotes(monkeypatch, [{"a": ["models/mlp.skops"]}, {}])
+    sweep.push_points(["a", "b"], "origin", "base", with_cache=True)
+    assert remotes.dropped == 1
+    assert remotes.commands[1] == ["dvc", "exp", "push", "origin", "a", "--run-cache"]
+    without_outputs = FakeRemotes(monkeypatch, [])
+    sweep.push_points(["a"], "origin", "base", with_cache=False)
+    assert without_outputs.checked == [] and without_outputs.commands[0][-1] == "--no-cache"
+
+
+def test_a_dvc_failure_while_checking_the_remote_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # not a DVC repository
+    with pytest.raises(sweep.SweepError, match="^cannot check the outputs on the DVC remote: "):
+        sweep.outputs_not_on_dvc_remote(["a"], "ab" + "c" * 38)
+
+
 def test_rows_are_sorted_by_test_score_and_missing_points_listed() -> None:
     points = sweep.build_grid(["train.learning_rate_init=0.05,0.1,0.2"], PARAMS)
     records = {

@@ -248,15 +248,18 @@ def plan_shards(n_points: int, max_workers: int) -> list[str]:
     return [f"{i}/{count}" for i in range(1, count + 1)]
 
 
+def experiment_commits(refs: str, baseline: str) -> dict[str, str]:
+    """``{name: commit}`` of the experiments of ``baseline`` in ``git ls-remote`` /
+    ``for-each-ref`` output (``<sha> ... refs/exps/<2>/<38>/<name>``)."""
+    prefix = f"refs/exps/{baseline[:2]}/{baseline[2:]}/"
+    fields = (line.split() for line in refs.splitlines() if line.strip())
+    return {ref.removeprefix(prefix): sha for sha, *_, ref in fields if ref.startswith(prefix)}
+
+
 def experiment_names(refs: str, baseline: str) -> set[str]:
     """Names of the experiments of ``baseline`` in ``git ls-remote`` / ``for-each-ref``
-    output (``<sha> refs/exps/<2>/<38>/<name>``)."""
-    prefix = f"refs/exps/{baseline[:2]}/{baseline[2:]}/"
-    return {
-        ref.removeprefix(prefix)
-        for ref in (line.split()[-1] for line in refs.splitlines() if line.strip())
-        if ref.startswith(prefix)
-    }
+    output."""
+    return set(experiment_commits(refs, baseline))
 
 
 # Commands -------------------------------------------------------------------------------
@@ -333,14 +336,24 @@ def head() -> str:
     return checked(["git", "rev-parse", "HEAD"]).strip()
 
 
+def remote_commits(baseline: str, remote: str) -> dict[str, str]:
+    """``{name: commit}`` of the experiments of ``baseline`` on the git ``remote``."""
+    return experiment_commits(checked(["git", "ls-remote", remote, "refs/exps/*"]), baseline)
+
+
+def local_commits(baseline: str) -> dict[str, str]:
+    """``{name: commit}`` of the experiments of ``baseline`` here."""
+    return experiment_commits(checked(["git", "for-each-ref", "refs/exps/"]), baseline)
+
+
 def remote_names(baseline: str, remote: str) -> set[str]:
     """Experiments of ``baseline`` on the git ``remote``."""
-    return experiment_names(checked(["git", "ls-remote", remote, "refs/exps/*"]), baseline)
+    return set(remote_commits(baseline, remote))
 
 
 def done_names(baseline: str, remote: str | None) -> set[str]:
     """Experiments of ``baseline`` that exist here and, with ``remote``, on that git remote."""
-    done = experiment_names(checked(["git", "for-each-ref", "refs/exps/"]), baseline)
+    done = set(local_commits(baseline))
     return done | remote_names(baseline, remote) if remote else done
 
 
@@ -457,33 +470,59 @@ def run_point(point: Point, pull: bool, timeout: float) -> bool:
 
 
 def outputs_not_on_dvc_remote(names: Sequence[str], baseline: str) -> dict[str, list[str]]:
-    """The cached outputs of each experiment of ``baseline`` in ``names`` that the default
-    DVC remote lacks (a directory counts as there when its ``.dir`` object is: DVC sends
-    that last). The remote itself is asked, not DVC's record of what was sent."""
+    """The outputs of each experiment of ``baseline`` in ``names`` that a push from here
+    should have put on the DVC remote and that the remote lacks, asked of the remote
+    itself. Counted are the outputs that are cached, may be pushed and are in the local
+    cache (DVC warns of the others itself); a directory counts as there when its ``.dir``
+    object is, which DVC sends last.
+
+    Raises
+    ------
+    SweepError
+        If DVC cannot read the experiment or reach the remote.
+    """
+    from dvc.cachemgr import LEGACY_HASH_NAMES
+    from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
     lacking: dict[str, list[str]] = {}
-    with Repo() as repo:
-        odbs: dict[str, Any] = {}
-        for name in names:
-            with repo.switch(f"refs/exps/{baseline[:2]}/{baseline[2:]}/{name}"):
-                outs = [out for out in repo.index.outs if out.use_cache and out.hash_info]
-            for out in outs:
-                if out.hash_name not in odbs:
-                    odbs[out.hash_name] = repo.cloud.get_remote_odb(
-                        None, "push", hash_name=out.hash_name
-                    )
-                if not odbs[out.hash_name].exists(out.hash_info.value):
-                    lacking.setdefault(name, []).append(str(out.def_path))
+    try:
+        with Repo() as repo:
+            odbs: dict[tuple[str | None, str], Any] = {}
+            for name in names:
+                with repo.switch(f"refs/exps/{baseline[:2]}/{baseline[2:]}/{name}"):
+                    outs = [
+                        out
+                        for out in repo.index.outs
+                        if out.use_cache and out.can_push and out.hash_info
+                    ]
+                for out in outs:
+                    key = (out.remote, out.hash_name)
+                    if key not in odbs:
+                        odbs[key] = repo.cloud.get_remote_odb(
+                            out.remote, "push", hash_name=out.hash_name
+                        )
+                    oid = out.hash_info.value
+                    # Not out.cache: it refuses outputs read from a git revision.
+                    legacy = out.hash_name in LEGACY_HASH_NAMES
+                    cache = repo.cache.legacy if legacy else repo.cache.repo
+                    if cache.exists(oid) and not odbs[key].exists(oid):
+                        lacking.setdefault(name, []).append(str(out.def_path))
+    except (DvcException, OSError) as exc:
+        raise SweepError(f"cannot check the outputs on the DVC remote: {reason(exc)}") from None
     return lacking
 
 
 def forget_what_dvc_pushed() -> None:
     """Drop DVC's data index, where ``dvc push`` keeps the list of objects it collected."""
+    from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
-    with Repo() as repo:
-        repo.drop_data_index()
+    try:
+        with Repo() as repo:
+            repo.drop_data_index()
+    except DvcException as exc:
+        raise SweepError(f"cannot drop DVC's data index: {reason(exc)}") from None
 
 
 def push_points(names: Sequence[str], remote: str, baseline: str, with_cache: bool) -> None:
@@ -492,25 +531,44 @@ def push_points(names: Sequence[str], remote: str, baseline: str, with_cache: bo
     twice) counts as pushed. With the outputs, the DVC remote is checked to hold them."""
     command = ["dvc", "exp", "push", remote, *names]
     checked([*command, "--run-cache"] if with_cache else [*command, "--no-cache"])
-    missing = set(names) - remote_names(baseline, remote)
+    there = remote_commits(baseline, remote)
+    missing = set(names) - set(there)
     if missing:
         raise SweepError(f"`dvc exp push` did not put {', '.join(sorted(missing))} on {remote}")
-    if with_cache and (lacking := outputs_not_on_dvc_remote(names, baseline)):
-        # A push killed while DVC saved its list of objects to send leaves that list
-        # part-saved, and later pushes of the same experiments reuse it and report success
-        # (DVC 3.67; treeverse/dvc#10977 looks like the same fault).
-        log.warning(
-            "the DVC remote lacks %s although `dvc exp push` reported success: dropping "
-            "DVC's data index and pushing again",
-            _describe(lacking),
-        )
-        forget_what_dvc_pushed()
-        checked([*command, "--run-cache"])
-        if lacking := outputs_not_on_dvc_remote(names, baseline):
-            raise SweepError(
-                f"`dvc exp push` did not put the outputs {_describe(lacking)} on the DVC remote"
-            )
+    if with_cache:
+        here = local_commits(baseline)
+        # A point another worker pushed first is its own to check: DVC sent none of ours.
+        ours = [name for name in names if there[name] == here.get(name)]
+        ensure_outputs_pushed(ours, remote, baseline)
     log.info("pushed %s to %s", ", ".join(names), remote)
+
+
+def ensure_outputs_pushed(names: Sequence[str], remote: str, baseline: str) -> None:
+    """Push the experiments ``names`` to ``remote`` again if the DVC remote lacks their
+    outputs.
+
+    A push killed while DVC saved its list of objects to send leaves that list part-saved,
+    and later pushes of the same experiments reuse it and report success (DVC 3.67;
+    treeverse/dvc#10977 looks like the same fault): the list goes first.
+
+    Raises
+    ------
+    SweepError
+        If the remote still lacks some after that.
+    """
+    if not (lacking := outputs_not_on_dvc_remote(names, baseline)):
+        return
+    log.warning(
+        "the DVC remote lacks %s although `dvc exp push` reported success: dropping DVC's "
+        "data index and pushing again",
+        _describe(lacking),
+    )
+    forget_what_dvc_pushed()
+    checked(["dvc", "exp", "push", remote, *sorted(lacking), "--run-cache"])
+    if lacking := outputs_not_on_dvc_remote(sorted(lacking), baseline):
+        raise SweepError(
+            f"`dvc exp push` did not put the outputs {_describe(lacking)} on the DVC remote"
+        )
 
 
 def _describe(lacking: Mapping[str, Sequence[str]]) -> str:
