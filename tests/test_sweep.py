@@ -137,7 +137,9 @@ def test_refs_of_other_baselines_are_not_done() -> None:
         f"2222\trefs/exps/ab/{'d' * 38}/lri0.2-hls5\n"
         f"3333\trefs/exps/exec/EXEC_BRANCH\n"
     )
-    assert sweep.experiment_names(refs, baseline) == {"lri0.1-hls5"}
+    assert sweep.experiment_commits(refs, baseline) == {"lri0.1-hls5": "1111"}
+    listed = f"1111 commit\trefs/exps/ab/{'c' * 38}/lri0.1-hls5\n"  # git for-each-ref
+    assert sweep.experiment_commits(listed, baseline) == {"lri0.1-hls5": "1111"}
 
 
 class FakeRemotes:
@@ -363,7 +365,7 @@ def kill_session(session: int) -> None:
 
 def remote_names(project: DvcProject) -> set[str]:
     refs = project.git("ls-remote", "origin", "refs/exps/*").stdout
-    return sweep.experiment_names(refs, project.git("rev-parse", "HEAD").stdout.strip())
+    return set(sweep.experiment_commits(refs, project.git("rev-parse", "HEAD").stdout.strip()))
 
 
 def wait_until(condition, what: str, attempts: int = 600) -> None:

@@ -256,12 +256,6 @@ def experiment_commits(refs: str, baseline: str) -> dict[str, str]:
     return {ref.removeprefix(prefix): sha for sha, *_, ref in fields if ref.startswith(prefix)}
 
 
-def experiment_names(refs: str, baseline: str) -> set[str]:
-    """Names of the experiments of ``baseline`` in ``git ls-remote`` / ``for-each-ref``
-    output."""
-    return set(experiment_commits(refs, baseline))
-
-
 # Commands -------------------------------------------------------------------------------
 
 
@@ -486,6 +480,8 @@ def outputs_not_on_dvc_remote(names: Sequence[str], baseline: str) -> dict[str, 
     from dvc.repo import Repo
 
     lacking: dict[str, list[str]] = {}
+    if not names:
+        return lacking
     try:
         with Repo() as repo:
             odbs: dict[tuple[str | None, str], Any] = {}
