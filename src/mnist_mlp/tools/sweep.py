@@ -475,7 +475,6 @@ def outputs_not_on_dvc_remote(names: Sequence[str], baseline: str) -> dict[str, 
     SweepError
         If DVC cannot read the experiment or reach the remote.
     """
-    from dvc.cachemgr import LEGACY_HASH_NAMES
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
@@ -500,9 +499,7 @@ def outputs_not_on_dvc_remote(names: Sequence[str], baseline: str) -> dict[str, 
                         )
                     oid = out.hash_info.value
                     # Not out.cache: it refuses outputs read from a git revision.
-                    legacy = out.hash_name in LEGACY_HASH_NAMES
-                    cache = repo.cache.legacy if legacy else repo.cache.repo
-                    if cache.exists(oid) and not odbs[key].exists(oid):
+                    if out.local_cache.exists(oid) and not odbs[key].exists(oid):
                         lacking.setdefault(name, []).append(str(out.def_path))
     except (DvcException, OSError) as exc:
         raise SweepError(f"cannot check the outputs on the DVC remote: {reason(exc)}") from None
