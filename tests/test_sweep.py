@@ -130,6 +130,13 @@ def test_bad_grid_stops_before_anything_runs_with_one_line(
     assert sorted(os.listdir(tmp_path)) == ["params.yaml"]
 
 
+def test_points_holding_the_committed_params_run_first() -> None:
+    points = sweep.build_grid(["train.learning_rate_init=0.05,0.1,0.2"], PARAMS)
+    assert PARAMS["train"]["learning_rate_init"] == 0.1
+    ordered = sweep.committed_first(points, PARAMS)
+    assert [point.name for point in ordered] == ["lri0.1", "lri0.05", "lri0.2"]
+
+
 def test_refs_of_other_baselines_are_not_done() -> None:
     baseline = "ab" + "c" * 38
     refs = (
@@ -489,6 +496,23 @@ def test_two_local_workers_push_every_point_and_a_rerun_runs_none(
     fresh = other.run(*sweep_command("run", "--jobs", "2"))
     assert "Running stage" not in fresh.stdout + fresh.stderr
     assert other.git("status", "--porcelain").stdout == ""
+
+
+@pytest.mark.pipeline
+def test_the_committed_point_is_not_trained_again(
+    shared: tuple[DvcProject, Path], tmp_path: Path
+) -> None:
+    """A grid holding the committed params, not as its first point: in a fresh clone
+    (no run-cache) only the other points are trained; the committed one is DVC's own."""
+    project, origin = shared
+    worker = clone(origin, tmp_path / "worker", project.env)
+    grid = "-Strain.learning_rate_init=0.05,0.1"
+    ran = worker.run(sys.executable, "-m", "mnist_mlp.tools.sweep", "run", grid)
+    assert (ran.stdout + ran.stderr).count("Running stage 'train'") == 1
+    assert remote_names(worker) == {"lri0.05", "lri0.1"}
+    head = worker.git("rev-parse", "HEAD").stdout.strip()
+    committed = worker.git("show", f"{head}:dvc.lock").stdout
+    assert worker.git("show", f"{rev(worker, 'lri0.1')}:dvc.lock").stdout == committed
 
 
 @pytest.mark.pipeline

@@ -242,6 +242,20 @@ def select_shard(points: Sequence[Point], shard: int, count: int) -> list[Point]
     return [point for point in points if point.index % count == shard - 1]
 
 
+def committed_first(points: Sequence[Point], params: Mapping[str, Any]) -> list[Point]:
+    """``points`` in order, but those holding ``params``' own values (the committed ones)
+    first. Run from the committed workspace, such a point finds its stages up to date and
+    computes nothing; after another point, the workspace holds that point's results, and
+    DVC would train it again (unless its run-cache has it)."""
+    committed = flatten(params)
+    return sorted(
+        points,
+        key=lambda point: any(
+            key not in committed or committed[key] != value for key, value in point.values.items()
+        ),
+    )
+
+
 def plan_shards(n_points: int, max_workers: int) -> list[str]:
     """The shards (``"1/N"`` ...) of a grid of ``n_points`` on at most ``max_workers``."""
     count = max(1, min(n_points, max_workers))
@@ -592,8 +606,8 @@ def run_shard(
     failed: list[str] = []
     if not todo:
         return failed
-    with workspace_guard():
-        for point in todo:
+    with workspace_guard():  # from here the workspace is HEAD's
+        for point in committed_first(todo, read_yaml(PARAMS_FILE)):
             if not run_point(point, pull, timeout):
                 failed.append(point.name)
                 continue
