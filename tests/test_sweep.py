@@ -135,6 +135,13 @@ def test_points_holding_the_committed_params_run_first() -> None:
     assert PARAMS["train"]["learning_rate_init"] == 0.1
     ordered = sweep.committed_first(points, PARAMS)
     assert [point.name for point in ordered] == ["lri0.1", "lri0.05", "lri0.2"]
+    # Every swept value must be the committed one; the others keep the grid's order.
+    grid = ["train.learning_rate_init=0.05,0.1", "train.alpha=0.001,0.0001"]
+    assert PARAMS["train"]["alpha"] == 0.0001
+    ordered = sweep.committed_first(sweep.build_grid(grid, PARAMS), PARAMS)
+    assert [point.name for point in ordered] == [
+        "lri0.1-alpha0.0001", "lri0.05-alpha0.001", "lri0.05-alpha0.0001", "lri0.1-alpha0.001"
+    ]  # fmt: skip
 
 
 def test_refs_of_other_baselines_are_not_done() -> None:
