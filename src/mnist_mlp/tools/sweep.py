@@ -532,12 +532,18 @@ def forget_what_dvc_pushed() -> None:
         raise SweepError(f"cannot drop DVC's data index: {reason(exc)}") from None
 
 
+def exp_push(names: Sequence[str], remote: str, with_cache: bool) -> None:
+    """``dvc exp push`` the experiments ``names`` to ``remote``, with their DVC outputs and
+    the run-cache or with neither."""
+    cache = "--run-cache" if with_cache else "--no-cache"
+    checked(["dvc", "exp", "push", remote, *names, cache])
+
+
 def push_points(names: Sequence[str], remote: str, baseline: str, with_cache: bool) -> None:
     """Push experiments to ``remote`` (with their DVC outputs and the run-cache unless
     ``with_cache`` is false); a name another worker pushed first (the same point, run
     twice) counts as pushed. With the outputs, the DVC remote is checked to hold them."""
-    command = ["dvc", "exp", "push", remote, *names]
-    checked([*command, "--run-cache"] if with_cache else [*command, "--no-cache"])
+    exp_push(names, remote, with_cache)
     there = remote_commits(baseline, remote)
     missing = set(names) - set(there)
     if missing:
@@ -571,7 +577,7 @@ def ensure_outputs_pushed(names: Sequence[str], remote: str, baseline: str) -> N
         _describe(lacking),
     )
     forget_what_dvc_pushed()
-    checked(["dvc", "exp", "push", remote, *sorted(lacking), "--run-cache"])
+    exp_push(sorted(lacking), remote, with_cache=True)
     if lacking := outputs_not_on_dvc_remote(sorted(lacking), baseline):
         raise SweepError(
             f"`dvc exp push` did not put the outputs {_describe(lacking)} on the DVC remote"
