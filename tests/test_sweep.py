@@ -197,9 +197,48 @@ def test_outputs_a_second_push_delivers_count_as_pushed(monkeypatch: pytest.Monk
     sweep.push_points(["a", "b"], "origin", "base", with_cache=True)
     assert remotes.dropped == 1
     assert remotes.commands[1] == ["dvc", "exp", "push", "origin", "a", "--run-cache"]
-    without_outputs = FakeRemotes(monkeypatch, [])
-    sweep.push_points(["a"], "origin", "base", with_cache=False)
-    assert without_outputs.checked == [] and without_outputs.commands[0][-1] == "--no-cache"
+
+
+def test_refs_pushed_without_outputs_reach_the_remote_and_never_overwrite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A local worker's push (refs only, by git): the point reaches the parent with its
+    commit; one another worker pushed first stays as it was and counts as pushed; a push
+    the remote refuses stops the shard with one line naming the point and the remote."""
+
+    def git(*args: str, cwd: Path = tmp_path / "worker") -> str:
+        return subprocess.run(
+            ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    parent, worker = tmp_path / "parent", tmp_path / "worker"
+    git("init", "-q", str(parent), cwd=tmp_path)
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "base",
+        cwd=parent)  # fmt: skip
+    git("clone", "-q", str(parent), str(worker), cwd=tmp_path)
+    baseline = git("rev-parse", "HEAD")
+
+    def experiment(name: str, where: Path) -> str:
+        commit = git("-c", "user.name=t", "-c", "user.email=t@t", "commit-tree",
+                     "-p", baseline, "-m", f"{name} at {where.name}", f"{baseline}^{{tree}}",
+                     cwd=where)  # fmt: skip
+        git("update-ref", sweep.experiment_ref(baseline, name), commit, cwd=where)
+        return commit
+
+    monkeypatch.chdir(worker)
+    mine, theirs = experiment("a", worker), experiment("b", parent)
+    experiment("b", worker)
+    sweep.push_points(["a", "b"], "origin", baseline, with_cache=False)
+    assert sweep.remote_commits(baseline, "origin") == {"a": mine, "b": theirs}
+
+    hook = parent / ".git" / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho refusing everything >&2\nexit 1\n")
+    hook.chmod(0o755)
+    experiment("c", worker)
+    with pytest.raises(sweep.SweepError) as error:
+        sweep.push_points(["c"], "origin", baseline, with_cache=False)
+    assert "\n" not in str(error.value)
+    assert str(error.value).startswith("pushing did not put c on origin: error: failed to push")
 
 
 def test_a_dvc_failure_while_checking_the_remote_is_one_line(
