@@ -1,14 +1,18 @@
 """Tests that need what a developer's machine may lack (Chromium, the full MNIST) skip with
-a reason there, and fail under CI (``CI=true``), where they must run."""
+a reason there, and fail under CI (``CI=true``), where they must run; and CI itself
+reaches no internet."""
 
 from __future__ import annotations
 
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import find_chromium, skip_unless_ci
+from tests.helpers import PROJECT_ROOT, DvcProject, find_chromium, skip_unless_ci
+
+CI_RUN = PROJECT_ROOT / ".ci/run"
 
 
 def outcome(reason: str) -> BaseException:
@@ -46,3 +50,22 @@ def test_finds_chromium_only_on_path(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     binary.write_text("#!/bin/sh\n")
     binary.chmod(binary.stat().st_mode | stat.S_IXUSR)
     assert find_chromium() == str(binary)
+
+
+@pytest.mark.pipeline
+def test_dvc_under_ci_run_tries_no_internet(tiny_project: DvcProject) -> None:
+    """`.ci/run`'s environment, then a DVC command as `make repro` runs it: DVC must not
+    start the daemon that sends its usage report (CI has no internet)."""
+    exports = [line for line in CI_RUN.read_text().splitlines() if line.startswith("export ")]
+    env = {k: v for k, v in tiny_project.env.items() if k not in ("DVC_NO_ANALYTICS", "CI")}
+    script = "\n".join([*exports, "dvc status -v"])
+    result = subprocess.run(
+        ["bash", "-c", script],
+        cwd=tiny_project.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Analytics is disabled" in result.stdout + result.stderr
+    assert "daemon" not in result.stdout + result.stderr
