@@ -144,6 +144,18 @@ def test_points_holding_the_committed_params_run_first() -> None:
     ]  # fmt: skip
 
 
+def test_local_workers_share_the_points_to_train_evenly() -> None:
+    """Three points, the committed one in the middle, two workers: each trains one."""
+    points = sweep.build_grid(["train.learning_rate_init=0.05,0.1,0.2"], PARAMS)
+    shares = [[p.name for p in sweep.worker_share(points, PARAMS, 2, w)] for w in (1, 2)]
+    assert shares == [["lri0.1", "lri0.2"], ["lri0.05"]]
+    # Every point exactly once, whatever the number of workers.
+    grid = sweep.build_grid(GRID, PARAMS)
+    for jobs in (1, 2, 3, 4, 7):
+        shares = [sweep.worker_share(grid, PARAMS, jobs, w) for w in range(1, jobs + 1)]
+        assert sorted(p.index for share in shares for p in share) == list(range(len(grid)))
+
+
 def test_refs_of_other_baselines_are_not_done() -> None:
     baseline = "ab" + "c" * 38
     refs = (

@@ -256,6 +256,19 @@ def committed_first(points: Sequence[Point], params: Mapping[str, Any]) -> list[
     )
 
 
+def worker_share(
+    shard: Sequence[Point], params: Mapping[str, Any], jobs: int, worker: int
+) -> list[Point]:
+    """The points of ``shard`` that local worker ``worker`` (1-based) of ``jobs`` runs.
+
+    The committed points go first, then every worker takes every ``jobs``-th point: the
+    points to train are dealt out evenly. Split by grid position instead, a worker could
+    get a committed point, which computes nothing, while another trained one more. The
+    workers agree on ``params``: each is a clone of the same commit."""
+    ordered = committed_first(shard, params)
+    return [point for i, point in enumerate(ordered) if i % jobs == worker - 1]
+
+
 def plan_shards(n_points: int, max_workers: int) -> list[str]:
     """The shards (``"1/N"`` ...) of a grid of ``n_points`` on at most ``max_workers``."""
     count = max(1, min(n_points, max_workers))
@@ -906,7 +919,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         shard = select_shard(points, *parse_shard(args.shard))
         if args.local_worker:
             # A worker of `--jobs`: its share of the shard; origin is the parent repository.
-            mine = [p for i, p in enumerate(shard) if i % args.jobs == args.worker - 1]
+            mine = worker_share(shard, read_yaml(PARAMS_FILE), args.jobs, args.worker)
             failed = run_shard(mine, "origin", remotes()[1], push_cache=False, timeout=args.timeout)
         else:
             failed = run_sweep(shard, args.set_params, args.shard, args.jobs, args.timeout)
