@@ -130,6 +130,17 @@ def test_bad_grid_stops_before_anything_runs_with_one_line(
     assert sorted(os.listdir(tmp_path)) == ["params.yaml"]
 
 
+def test_no_worker_processes_is_one_line_before_anything_runs(tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").write_text((PROJECT_ROOT / "params.yaml").read_text())
+    command = [sys.executable, "-m", "mnist_mlp.tools.sweep", "run", "-Strain.alpha=0.1"]
+    result = subprocess.run([*command, "--jobs", "0"], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "ERROR __main__: --jobs 0: expected 1 or more worker processes"
+    ]
+    assert sorted(os.listdir(tmp_path)) == ["params.yaml"]
+
+
 def test_points_holding_the_committed_params_run_first() -> None:
     points = sweep.build_grid(["train.learning_rate_init=0.05,0.1,0.2"], PARAMS)
     assert PARAMS["train"]["learning_rate_init"] == 0.1
@@ -150,7 +161,10 @@ def test_local_workers_share_the_points_to_train_evenly() -> None:
     shares = [[p.name for p in sweep.worker_share(points, PARAMS, 2, w)] for w in (1, 2)]
     assert shares == [["lri0.1", "lri0.2"], ["lri0.05"]]
     # Every point exactly once, whatever the number of workers.
-    grid = sweep.build_grid(GRID, PARAMS)
+    grid = sweep.build_grid(
+        ["train.learning_rate_init=0.05,0.1,0.2", "train.alpha=0.0001,0.1"], PARAMS
+    )
+    assert sweep.committed_first(grid, PARAMS)[0].name == "lri0.1-alpha0.0001" != grid[0].name
     for jobs in (1, 2, 3, 4, 7):
         shares = [sweep.worker_share(grid, PARAMS, jobs, w) for w in range(1, jobs + 1)]
         assert sorted(p.index for share in shares for p in share) == list(range(len(grid)))
@@ -195,7 +209,7 @@ def test_outputs_missing_after_a_second_push_stop_the_shard_with_one_line(
 ) -> None:
     remotes = FakeRemotes(monkeypatch, [{"a": ["models/mlp.skops"]}] * 2)
     with pytest.raises(sweep.SweepError) as error:
-        sweep.push_points(["a", "b"], "origin", "base", with_cache=True)
+        sweep.push_points(["a", "b"], "origin", "base", sweep.Push.WITH_OUTPUTS)
     assert str(error.value) == (
         "`dvc exp push` did not put the outputs a: models/mlp.skops on the DVC remote"
     )
@@ -206,17 +220,24 @@ def test_outputs_missing_after_a_second_push_stop_the_shard_with_one_line(
 
 def test_outputs_a_second_push_delivers_count_as_pushed(monkeypatch: pytest.MonkeyPatch) -> None:
     remotes = FakeRemotes(monkeypatch, [{"a": ["models/mlp.skops"]}, {}])
-    sweep.push_points(["a", "b"], "origin", "base", with_cache=True)
+    sweep.push_points(["a", "b"], "origin", "base", sweep.Push.WITH_OUTPUTS)
     assert remotes.dropped == 1
     assert remotes.commands[1] == ["dvc", "exp", "push", "origin", "a", "--run-cache"]
+    # To a real origin without a DVC remote DVC pushes the refs, and nothing is checked.
+    refs_only = FakeRemotes(monkeypatch, [])
+    sweep.push_points(["a"], "origin", "base", sweep.Push.REFS)
+    assert refs_only.commands == [["dvc", "exp", "push", "origin", "a", "--no-cache"]]
+    assert refs_only.checked == []
 
 
 def test_refs_pushed_without_outputs_reach_the_remote_and_never_overwrite(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A local worker's push (refs only, by git): the point reaches the parent with its
-    commit; one another worker pushed first stays as it was and counts as pushed; a push
-    the remote refuses stops the shard with one line naming the point and the remote."""
+    """A local worker's push to its parent (refs only, by git): the point reaches the
+    parent with its commit; one another worker pushed first stays as it was and counts as
+    pushed; the user's pre-push hook is not run; a push the parent refuses stops the shard
+    with one line naming the point, the remote and why."""
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)  # no user's hooksPath or push config
 
     def git(*args: str, cwd: Path = tmp_path / "worker") -> str:
         return subprocess.run(
@@ -227,7 +248,7 @@ def test_refs_pushed_without_outputs_reach_the_remote_and_never_overwrite(
     git("init", "-q", str(parent), cwd=tmp_path)
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "base",
         cwd=parent)  # fmt: skip
-    git("clone", "-q", str(parent), str(worker), cwd=tmp_path)
+    git("clone", "-q", "--shared", str(parent), str(worker), cwd=tmp_path)  # as a worker's
     baseline = git("rev-parse", "HEAD")
 
     def experiment(name: str, where: Path) -> str:
@@ -237,20 +258,25 @@ def test_refs_pushed_without_outputs_reach_the_remote_and_never_overwrite(
         git("update-ref", sweep.experiment_ref(baseline, name), commit, cwd=where)
         return commit
 
+    def hook(where: Path, name: str) -> None:
+        script = where / ".git" / "hooks" / name
+        script.write_text("#!/bin/sh\necho refusing everything >&2\nexit 1\n")
+        script.chmod(0o755)
+
     monkeypatch.chdir(worker)
+    hook(worker, "pre-push")  # `dvc install` puts a `dvc push` there
     mine, theirs = experiment("a", worker), experiment("b", parent)
     experiment("b", worker)
-    sweep.push_points(["a", "b"], "origin", baseline, with_cache=False)
+    sweep.push_points(["a", "b"], "origin", baseline, sweep.Push.REFS_TO_PARENT)
     assert sweep.remote_commits(baseline, "origin") == {"a": mine, "b": theirs}
 
-    hook = parent / ".git" / "hooks" / "pre-receive"
-    hook.write_text("#!/bin/sh\necho refusing everything >&2\nexit 1\n")
-    hook.chmod(0o755)
+    hook(parent, "pre-receive")
     experiment("c", worker)
     with pytest.raises(sweep.SweepError) as error:
-        sweep.push_points(["c"], "origin", baseline, with_cache=False)
-    assert "\n" not in str(error.value)
-    assert str(error.value).startswith("pushing did not put c on origin: error: failed to push")
+        sweep.push_points(["c"], "origin", baseline, sweep.Push.REFS_TO_PARENT)
+    assert str(error.value) == (
+        "pushing did not put c on origin: [remote rejected] (pre-receive hook declined)"
+    )
 
 
 def test_a_dvc_failure_while_checking_the_remote_is_one_line(

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import enum
 import hashlib
 import io
 import json
@@ -550,36 +551,54 @@ def forget_what_dvc_pushed() -> None:
         raise SweepError(f"cannot drop DVC's data index: {reason(exc)}") from None
 
 
-def exp_push(names: Sequence[str], remote: str, baseline: str, with_cache: bool) -> str:
-    """Push the experiments ``names`` of ``baseline`` to ``remote``, with their DVC outputs
-    and the run-cache (``dvc exp push``, whose failure raises) or with neither; return the
-    last line a failed push of refs printed, for the caller, which looks at the remote.
+class Push(enum.Enum):
+    """How a shard pushes each experiment it ran."""
 
-    Without the outputs this is what ``dvc exp push --no-cache`` does, a git push of the
-    experiments' refs, by git itself: a local worker pushes each point this way, and
-    DVC's start-up took 1.1 s of a point's 19.5 s. Like DVC's, it never forces: a ref
-    another worker pushed first stays as it is."""
-    if with_cache:
-        checked(["dvc", "exp", "push", remote, *names, "--run-cache"])
-        return ""
+    # To `origin` with a default DVC remote: the outputs and run-cache too.
+    WITH_OUTPUTS = "with outputs"
+    # To `origin` without a DVC remote: the git refs only.
+    REFS = "refs"
+    # A local worker to the repository it was cloned from, whose DVC cache it shares.
+    REFS_TO_PARENT = "refs to the parent"
+
+
+def push_experiments(names: Sequence[str], remote: str, baseline: str, how: Push) -> str | None:
+    """Push the experiments ``names`` of ``baseline`` to ``remote``; return why a push of
+    refs to the parent left some out (the caller looks at the remote), else None. DVC's
+    failures raise.
+
+    A local worker pushes with git itself: DVC's start-up cost a second per point, and its
+    Studio notice and DVC remotes mean nothing for the parent. Like DVC, it never forces,
+    so a ref another worker pushed first stays; the user's hooks and followed tags are
+    not for these refs."""
+    if not names:
+        return None
+    if how is not Push.REFS_TO_PARENT:
+        cache = "--run-cache" if how is Push.WITH_OUTPUTS else "--no-cache"
+        checked(["dvc", "exp", "push", remote, *names, cache])
+        return None
     refs = [experiment_ref(baseline, name) for name in names]
-    command = ["git", "push", "--quiet", remote, *(f"{ref}:{ref}" for ref in refs)]
-    code, output = run_command(command, COMMAND_TIMEOUT, capture=True)
+    command = ["git", "push", "--porcelain", "--no-verify", "--no-follow-tags", remote]
+    code, output = run_command([*command, *(f"{ref}:{ref}" for ref in refs)], COMMAND_TIMEOUT, True)
+    if code == 0:
+        return None
+    # --porcelain: one "!<tab>from:to<tab>[rejected] (why)" line per ref git refused.
+    refused = [line.split("\t")[-1] for line in output.splitlines() if line.startswith("!")]
     lines = output.strip().splitlines()
-    return (lines[-1] if lines else "no output") if code != 0 else ""
+    return "; ".join(refused) or (lines[-1] if lines else f"git push exited {code}")
 
 
-def push_points(names: Sequence[str], remote: str, baseline: str, with_cache: bool) -> None:
-    """Push experiments to ``remote`` (with their DVC outputs and the run-cache unless
-    ``with_cache`` is false); a name another worker pushed first (the same point, run
-    twice) counts as pushed. With the outputs, the DVC remote is checked to hold them."""
-    failure = exp_push(names, remote, baseline, with_cache)
+def push_points(names: Sequence[str], remote: str, baseline: str, how: Push) -> None:
+    """Push experiments to ``remote`` as ``how`` says; a name another worker pushed first
+    (the same point, run twice) counts as pushed. With the outputs, the DVC remote is
+    checked to hold them."""
+    failure = push_experiments(names, remote, baseline, how)
     there = remote_commits(baseline, remote)
     missing = set(names) - set(there)
     if missing:
         said = f": {failure}" if failure else ""
         raise SweepError(f"pushing did not put {', '.join(sorted(missing))} on {remote}{said}")
-    if with_cache:
+    if how is Push.WITH_OUTPUTS:
         here = local_commits(baseline)
         # A point another worker pushed first is its own to check: DVC sent none of ours.
         ours = [name for name in names if there[name] == here.get(name)]
@@ -608,7 +627,7 @@ def ensure_outputs_pushed(names: Sequence[str], remote: str, baseline: str) -> N
         _describe(lacking),
     )
     forget_what_dvc_pushed()
-    exp_push(sorted(lacking), remote, baseline, with_cache=True)
+    push_experiments(sorted(lacking), remote, baseline, Push.WITH_OUTPUTS)
     if lacking := outputs_not_on_dvc_remote(sorted(lacking), baseline):
         raise SweepError(
             f"`dvc exp push` did not put the outputs {_describe(lacking)} on the DVC remote"
@@ -623,20 +642,20 @@ def run_shard(
     points: Sequence[Point],
     remote: str | None,
     pull: bool,
-    push_cache: bool,
+    push: Push,
     timeout: float = POINT_TIMEOUT,
 ) -> list[str]:
     """Run the points not yet done here or on the git ``remote``, one after another,
-    pushing each there when done; return the names that failed. With ``pull`` the first
-    point fetches missing data and run-cache from the DVC remote (``dvc exp run --pull``)
-    instead of recomputing shared stages; ``push_cache`` pushes outputs and run-cache too."""
+    pushing each there when done, as ``push`` says; return the names that failed. With
+    ``pull`` the first point fetches missing data and run-cache from the DVC remote (``dvc
+    exp run --pull``) instead of recomputing shared stages."""
     if not MARKER.exists():  # else workspace_guard restores first, then checks
         check_clean()
     baseline = head()
     here = done_names(baseline, None) & {point.name for point in points}
     if remote and here:
         # A worker killed while pushing leaves a ref without its outputs on the remote.
-        push_points(sorted(here), remote, baseline, with_cache=push_cache)
+        push_points(sorted(here), remote, baseline, push)
     done = done_names(baseline, remote)
     todo = [point for point in points if point.name not in done]
     log.info("%d of %d points to run, the others are done", len(todo), len(points))
@@ -650,19 +669,19 @@ def run_shard(
                 continue
             pull = False
             if remote:
-                push_points([point.name], remote, baseline, with_cache=push_cache)
+                push_points([point.name], remote, baseline, push)
     return failed
 
 
-def prepare_clone(clone: Path, root: Path, cache: str) -> None:
-    """A clone of ``root`` at its HEAD whose DVC cache is ``cache``; reused across runs."""
+def prepare_clone(clone: Path, root: Path, commit: str, cache: str) -> None:
+    """A clone of ``root`` at ``commit`` whose DVC cache is ``cache``; reused across runs."""
     from dvc.config import Config
 
     if not (clone / ".git").exists():
         shutil.rmtree(clone, ignore_errors=True)
         clone.parent.mkdir(parents=True, exist_ok=True)
         checked(["git", "clone", "--quiet", "--shared", "--no-checkout", str(root), str(clone)])
-    checked(["git", "fetch", "--quiet", "origin", head()], cwd=clone)
+    checked(["git", "fetch", "--quiet", "origin", commit], cwd=clone)
     # --force: a worker killed in a previous sweep may have left changes behind.
     checked(["git", "checkout", "--quiet", "--force", "--detach", "FETCH_HEAD"], cwd=clone)
     with Config(dvc_dir=clone / ".dvc").edit("local") as config:  # `dvc cache dir --local`
@@ -674,10 +693,13 @@ def prepare_clone(clone: Path, root: Path, cache: str) -> None:
         checked(["git", "update-ref", "-d", ref], cwd=clone)
 
 
-def run_parallel(set_params: Sequence[str], shard: str, jobs: int, timeout: float) -> list[str]:
+def run_parallel(
+    set_params: Sequence[str], shard: str, jobs: int, timeout: float, baseline: str
+) -> list[str]:
     """Run ``shard`` with ``jobs`` worker processes, each in its own clone of this
-    repository (under ``.dvc/tmp``) sharing its DVC cache and pushing its experiments back
-    here; return the workers that failed."""
+    repository at ``baseline`` (under ``.dvc/tmp``) sharing its DVC cache and pushing its
+    experiments back here; return the workers that failed. All at one commit, they deal
+    out the same shares (:func:`worker_share`)."""
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
@@ -691,7 +713,7 @@ def run_parallel(set_params: Sequence[str], shard: str, jobs: int, timeout: floa
     try:
         for job in range(1, jobs + 1):
             clone = root / WORKERS_DIR / f"worker-{job}"
-            prepare_clone(clone, root, cache)
+            prepare_clone(clone, root, baseline, cache)
             command = [
                 sys.executable, "-m", "mnist_mlp.tools.sweep", "run", "--shard", shard,
                 "--jobs", str(jobs), "--worker", str(job), "--timeout", str(timeout),
@@ -722,18 +744,19 @@ def run_sweep(
     remote, storage = remotes()
     if remote and not storage:
         log.warning("no default DVC remote: outputs are not pushed, only the experiments")
+    push = Push.WITH_OUTPUTS if storage else Push.REFS
     if jobs == 1:
-        return run_shard(points, remote, storage, storage, timeout)
+        return run_shard(points, remote, storage, push, timeout)
     check_clean()
     baseline = head()
     names = {point.name for point in points}
     if remote:
         pull_refs(baseline, remote, names)  # local refs tell the workers these are done
-    failed = run_parallel(set_params, shard, jobs, timeout)
+    failed = run_parallel(set_params, shard, jobs, timeout, baseline)
     if remote:
         to_push = sorted((done_names(baseline, None) & names) - remote_names(baseline, remote))
         if to_push:
-            push_points(to_push, remote, baseline, with_cache=storage)
+            push_points(to_push, remote, baseline, push)
     return failed
 
 
@@ -904,9 +927,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     gathering.add_argument("--best", type=int, default=3, help="runs drawn in the figure")
     args = parser.parse_args(argv)
 
-    points = build_grid(
-        args.set_params, read_yaml(PARAMS_FILE), check=not getattr(args, "local_worker", False)
-    )
+    params = read_yaml(PARAMS_FILE)
+    points = build_grid(args.set_params, params, check=not getattr(args, "local_worker", False))
     if args.command == "plan":
         sys.stdout.write(json.dumps(plan_shards(len(points), args.max_workers)) + "\n")
     elif args.command == "gather":
@@ -916,11 +938,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                 f"{len(missing)} of {len(points)} points missing: {', '.join(missing)}"
             )
     else:
+        if args.jobs < 1:
+            raise SweepError(f"--jobs {args.jobs}: expected 1 or more worker processes")
         shard = select_shard(points, *parse_shard(args.shard))
         if args.local_worker:
             # A worker of `--jobs`: its share of the shard; origin is the parent repository.
-            mine = worker_share(shard, read_yaml(PARAMS_FILE), args.jobs, args.worker)
-            failed = run_shard(mine, "origin", remotes()[1], push_cache=False, timeout=args.timeout)
+            mine = worker_share(shard, params, args.jobs, args.worker)
+            pull = remotes()[1]
+            failed = run_shard(mine, "origin", pull, Push.REFS_TO_PARENT, args.timeout)
         else:
             failed = run_sweep(shard, args.set_params, args.shard, args.jobs, args.timeout)
         if failed:
