@@ -334,11 +334,17 @@ def _stop_group(process: subprocess.Popen) -> None:
             continue
 
 
+def last_line(output: str) -> str | None:
+    """The last line a command printed, for a one-line error; None if it printed nothing."""
+    lines = output.strip().splitlines()
+    return lines[-1] if lines else None
+
+
 def checked(command: Sequence[str], timeout: float = COMMAND_TIMEOUT, **kwargs: Any) -> str:
     """The output of ``command``; a failure is a one-line SweepError."""
     code, output = run_command(command, timeout, capture=True, **kwargs)
     if code != 0:
-        last = output.strip().splitlines()[-1] if output.strip() else "no output"
+        last = last_line(output) or "no output"
         raise SweepError(f"`{' '.join(command)}` failed ({code}): {last}")
     return output
 
@@ -584,8 +590,7 @@ def push_experiments(names: Sequence[str], remote: str, baseline: str, how: Push
         return None
     # --porcelain: one "!<tab>from:to<tab>[rejected] (why)" line per ref git refused.
     refused = [line.split("\t")[-1] for line in output.splitlines() if line.startswith("!")]
-    lines = output.strip().splitlines()
-    return "; ".join(refused) or (lines[-1] if lines else f"git push exited {code}")
+    return "; ".join(refused) or last_line(output) or f"git push exited {code}"
 
 
 def push_points(names: Sequence[str], remote: str, baseline: str, how: Push) -> None:
