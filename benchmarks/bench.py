@@ -37,6 +37,7 @@ from benchmarks.measure import (
     new_repo,
     project_params,
     run,
+    script_command,
 )
 from mnist_mlp.tools.sweep import Point, build_grid
 
@@ -69,7 +70,8 @@ TABLE: dict[str, tuple[str, str, str | None, float | None]] = {
         "(a)",
         1.3,
     ),
-    "(e) worker": ("(e) one sweep worker, per experiment", "s", "(d)", 1.05),
+    "(d) beside (e)": ("(d) again, half before and half after the worker", "s", None, None),
+    "(e) worker": ("(e) one sweep worker, per experiment", "s", "(d) beside (e)", 1.05),
     "(e)": ("(e) the sweep grid, 2 worker processes", "s", "(a) per point", 1.0),
     "(e) floor": (
         "(e) its floor: points that must run, in pairs of (a) pinned two at once + (d)'s extras",
@@ -77,7 +79,12 @@ TABLE: dict[str, tuple[str, str, str | None, float | None]] = {
         "(a) per point",
         1.0,
     ),
-    "(a) per point": ("(e) the plain script once per point of the grid", "s", None, None),
+    "(a) per point": (
+        "(e) the plain script once per point of the grid, half before it and half after",
+        "s",
+        None,
+        None,
+    ),
     "(g)": ("(g) DVC cache growth of that experiment", "MiB", None, None),
     "(a) memory": ("(a) peak memory of the plain script", "MiB", None, None),
     **{stage: (f"(f) peak memory, stage {stage}", "MiB", "(a) memory", 0.4) for stage in STAGES},
@@ -191,9 +198,10 @@ def measure_all(args: argparse.Namespace, data: Path, work: Path) -> dict[str, f
         "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.invalid",
     }  # fmt: skip
     values: dict[str, float] = {}
+    options = ["--max-iter", str(args.max_iter), "--train-size", str(args.train_size)]
+    script = script_command(data, options)
     if "script" in args.only:
-        options = ["--max-iter", str(args.max_iter), "--train-size", str(args.train_size)]
-        values |= measure_script(data, work, env, args.repeats, options, "sweep" in args.only)
+        values |= measure_script(script, work, env, args.repeats, "sweep" in args.only)
     project = work / "project"
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
     for name in tracked.stdout.split():
@@ -210,8 +218,7 @@ def measure_all(args: argparse.Namespace, data: Path, work: Path) -> dict[str, f
     grid = QUICK_GRID if args.quick else GRID
     points = grid_points(grid)
     if "sweep" in args.only:
-        values |= measure_sweep(project, env, args.repeats, grid)
-        values["(a) per point"] = len(points) * values.get("(a)", math.nan)
+        values |= measure_sweep(project, env, args.repeats, grid, script, len(points))
     if "stages" in args.only:
         values |= measure_stages(project, env)
     if "fits" in args.only:

@@ -69,14 +69,18 @@ def run_pair(command: Sequence[str], cwd: Path, env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
+def script_command(data: Path, options: Sequence[str]) -> list[str]:
+    """The plain script (:mod:`benchmarks.reference`) on ``data``, run in the work directory."""
+    script = [sys.executable, str(ROOT / "benchmarks/reference.py"), str(data), *options]
+    return [*script, "ref.png"]  # the figure's file: run_pair suffixes it for each copy
+
+
 def measure_script(
-    data: Path, work: Path, env: dict[str, str], repeats: int, options: Sequence[str], pairs: bool
+    script: Sequence[str], work: Path, env: dict[str, str], repeats: int, pairs: bool
 ) -> dict[str, float]:
-    """(a): the plain script as a user runs it, and as the stages compute (BLAS on one
+    """(a): the plain ``script`` as a user runs it, and as the stages compute (BLAS on one
     thread, the CPU kernels pinned), alternating so that both meet the same machine; with
     ``pairs``, also two pinned copies at once, as two sweep workers run on two cores."""
-    script = [sys.executable, str(ROOT / "benchmarks/reference.py"), str(data), *options]
-    script.append("ref.png")  # the figure's file: run_pair suffixes it for each copy
     pin = plan_pin(env, platform.machine(), cpu_flags()).set_variables
     threads = {name: str(BLAS_THREADS) for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
     plain, pinned, two = [], [], []
@@ -152,19 +156,44 @@ def measure_dvc(project: Path, env: dict[str, str], repeats: int) -> dict[str, f
 
 
 def measure_sweep(
-    project: Path, env: dict[str, str], repeats: int, grid: Sequence[str]
+    project: Path,
+    env: dict[str, str],
+    repeats: int,
+    grid: Sequence[str],
+    script: Sequence[str],
+    n_points: int,
 ) -> dict[str, float]:
-    """(e): one sweep worker running points unlike (d)'s, then ``grid`` (``-S`` overrides)
-    with 2 worker processes."""
+    """(e): one sweep worker running ``repeats`` points unlike (d)'s in a row, between lone
+    runs of (d); then ``grid`` (``-S`` overrides, ``n_points`` points) with 2 worker
+    processes, between runs of the plain ``script``, one per point. Half of each yardstick
+    runs before what it measures, half after: the machine's speed drifts over minutes (the
+    plain script's two BLAS threads most), so both sides meet the same minutes."""
     sweep = (sys.executable, "-m", "mnist_mlp.tools.sweep", "run")
+    experiment = ("dvc", "exp", "run", "-S", "train.learning_rate_init=0.2")
+
+    def lone(count: int) -> list[float]:
+        measure = lambda: run(experiment, project, env)[0]  # noqa: E731
+        return samples(count, measure, lambda: back_to_the_commit(project, env))
+
+    before = lone((repeats + 1) // 2)
+    back_to_the_commit(project, env)
     rates = ",".join(f"0.2{i + 1}" for i in range(repeats))
     worker = run([*sweep, "-S", f"train.learning_rate_init={rates}"], project, env)[0]
-    values = {
-        "(e) worker": worker / repeats,
-        "(e)": run([*sweep, "--jobs", "2", *grid], project, env)[0],
-    }
+    after = lone(repeats // 2)
     back_to_the_commit(project, env)
-    return values
+
+    def plain(count: int) -> float:
+        return sum(run(script, project.parent, env)[0] for _ in range(count))
+
+    plain_before = plain(n_points // 2)
+    grid_seconds = run([*sweep, "--jobs", "2", *grid], project, env)[0]
+    back_to_the_commit(project, env)
+    return {
+        "(d) beside (e)": statistics.median(before + after),
+        "(e) worker": worker / repeats,
+        "(e)": grid_seconds,
+        "(a) per point": plain_before + plain(n_points - n_points // 2),
+    }
 
 
 def measure_stages(project: Path, env: dict[str, str]) -> dict[str, float]:

@@ -76,6 +76,7 @@ def test_the_grid_point_of_the_committed_params_costs_nothing() -> None:
 # each run by its own tests (test_sweep.py, the memory checks in test_hostile_input.py).
 SMOKE_GROUPS = ("script", "dvc", "fits", "floor")
 NOT_SMOKED = {
+    "(d) beside (e)",
     "(e) worker",
     "(e)",
     "(e) floor",
