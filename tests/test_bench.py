@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.bench import TABLE, computed_points, floors, grid_points, markdown
+from benchmarks import measure
+from benchmarks.bench import GRID, TABLE, computed_points, floors, grid_points, markdown
 from tests.helpers import PROJECT_ROOT, STAGES, TINY_TEST, TINY_TRAIN
 
 ROW = re.compile(r"^\| (.+?) \| ([-\d.]+) \S+ \| (?:([\d.]+) × (.+?))? \| (.*?) \| (.*?) \|$")
@@ -60,6 +61,37 @@ def test_floors_add_the_least_times_of_what_no_pipeline_can_leave_out() -> None:
     assert even == pytest.approx(2 * pair)
     assert floors(figures, max_iter=10, computed=0)["(e) floor"] == 0
     assert "(e) floor" not in floors(figures, max_iter=10, computed=None), "no grid swept"
+
+
+def test_the_sweep_is_timed_between_halves_of_its_yardsticks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The machine's speed drifts over minutes: each yardstick runs half before and half
+    after what it is compared with, and the ratios' bases are the runs taken there."""
+    commands: list[str] = []
+    seconds = {"lone": 2.0, "worker": 30.0, "grid": 50.0, "plain": 6.0}
+
+    def fake_run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+        text = " ".join(map(str, command))
+        kind = (
+            "grid" if "--jobs" in text
+            else "worker" if "mnist_mlp.tools.sweep" in text
+            else "lone" if "exp run" in text
+            else "plain" if "reference.py" in text
+            else "other"
+        )  # fmt: skip
+        commands.append(kind)
+        return seconds.get(kind, 0.0), 0.0
+
+    monkeypatch.setattr(measure, "run", fake_run)
+    script = measure.script_command(tmp_path, [])
+    values = measure.measure_sweep(tmp_path / "project", {}, 5, GRID, script, 8)
+    timed = [kind for kind in commands if kind != "other"]
+    assert (
+        timed == ["lone"] * 3 + ["worker"] + ["lone"] * 2 + ["plain"] * 4 + ["grid"] + ["plain"] * 4
+    )
+    assert values == {"(d) beside (e)": 2.0, "(e) worker": 6.0, "(e)": 50.0, "(a) per point": 48.0}
+    assert TABLE["(e) worker"][2] == "(d) beside (e)" and TABLE["(e)"][2] == "(a) per point"
 
 
 def test_the_grid_point_of_the_committed_params_costs_nothing() -> None:
