@@ -166,8 +166,9 @@ def measure_sweep(
     """(e): one sweep worker running ``repeats`` points unlike (d)'s in a row, between lone
     runs of (d); then ``grid`` (``-S`` overrides, ``n_points`` points) with 2 worker
     processes, between runs of the plain ``script``, one per point. Half of each yardstick
-    runs before what it measures, half after: the machine's speed drifts over minutes (the
-    plain script's two BLAS threads most), so both sides meet the same minutes."""
+    runs before what it measures and half after (an odd one after: with one repeat, all of
+    it): the machine's speed drifts over minutes (the plain script's two BLAS threads
+    most), so both sides meet the same minutes."""
     sweep = (sys.executable, "-m", "mnist_mlp.tools.sweep", "run")
     experiment = ("dvc", "exp", "run", "-S", "train.learning_rate_init=0.2")
 
@@ -175,11 +176,11 @@ def measure_sweep(
         measure = lambda: run(experiment, project, env)[0]  # noqa: E731
         return samples(count, measure, lambda: back_to_the_commit(project, env))
 
-    before = lone((repeats + 1) // 2)
+    before = lone(repeats // 2)
     back_to_the_commit(project, env)
     rates = ",".join(f"0.2{i + 1}" for i in range(repeats))
     worker = run([*sweep, "-S", f"train.learning_rate_init={rates}"], project, env)[0]
-    after = lone(repeats // 2)
+    after = lone(repeats - repeats // 2)
     back_to_the_commit(project, env)
 
     def plain(count: int) -> float:

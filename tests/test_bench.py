@@ -8,6 +8,7 @@ in its quickest mode on tiny data, so that it cannot rot.
 from __future__ import annotations
 
 import re
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -63,13 +64,16 @@ def test_floors_add_the_least_times_of_what_no_pipeline_can_leave_out() -> None:
     assert "(e) floor" not in floors(figures, max_iter=10, computed=None), "no grid swept"
 
 
+@pytest.mark.parametrize(("repeats", "n_points"), [(5, 8), (1, 2)])
 def test_the_sweep_is_timed_between_halves_of_its_yardsticks(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, repeats: int, n_points: int
 ) -> None:
     """The machine's speed drifts over minutes: each yardstick runs half before and half
-    after what it is compared with, and the ratios' bases are the runs taken there."""
-    commands: list[str] = []
-    seconds = {"lone": 2.0, "worker": 30.0, "grid": 50.0, "plain": 6.0}
+    after what it is compared with, each experiment from the committed workspace, and the
+    ratios' bases are the runs taken there."""
+    project = tmp_path / "project"
+    timeline: list[str] = []
+    taken: dict[str, list[float]] = {"lone": [], "plain": []}
 
     def fake_run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
         text = " ".join(map(str, command))
@@ -78,19 +82,35 @@ def test_the_sweep_is_timed_between_halves_of_its_yardsticks(
             else "worker" if "mnist_mlp.tools.sweep" in text
             else "lone" if "exp run" in text
             else "plain" if "reference.py" in text
+            else "reset" if "dvc checkout" in text
             else "other"
         )  # fmt: skip
-        commands.append(kind)
-        return seconds.get(kind, 0.0), 0.0
+        assert cwd == (tmp_path if kind == "plain" else project), (kind, cwd)
+        timeline.append(kind)
+        seconds = {"worker": 30.0 * repeats, "grid": 50.0}.get(kind, 0.0)
+        if kind in taken:  # a different time each run: the bases are their median and sum
+            seconds = 1.0 + len(taken[kind]) ** 2
+            taken[kind].append(seconds)
+        return seconds, 0.0
 
     monkeypatch.setattr(measure, "run", fake_run)
+    grid = GRID if n_points == 8 else ["-S", "train.learning_rate_init=0.05,0.1"]
     script = measure.script_command(tmp_path, [])
-    values = measure.measure_sweep(tmp_path / "project", {}, 5, GRID, script, 8)
-    timed = [kind for kind in commands if kind != "other"]
-    assert (
-        timed == ["lone"] * 3 + ["worker"] + ["lone"] * 2 + ["plain"] * 4 + ["grid"] + ["plain"] * 4
-    )
-    assert values == {"(d) beside (e)": 2.0, "(e) worker": 6.0, "(e)": 50.0, "(a) per point": 48.0}
+    values = measure.measure_sweep(project, {}, repeats, grid, script, n_points)
+    timed = [kind for kind in timeline if kind != "other"]
+    lone_before = repeats // 2
+    expected = ["reset", "lone"] * lone_before + ["reset", "worker"]
+    expected += ["reset", "lone"] * (repeats - lone_before) + ["reset"]
+    expected += ["plain"] * (n_points // 2) + ["grid", "reset"]
+    expected += ["plain"] * (n_points - n_points // 2)
+    assert timed == expected
+    assert values == {
+        "(d) beside (e)": statistics.median(taken["lone"]),
+        "(e) worker": 30.0,
+        "(e)": 50.0,
+        "(a) per point": sum(taken["plain"]),
+    }
+    assert len(taken["plain"]) == n_points
     assert TABLE["(e) worker"][2] == "(d) beside (e)" and TABLE["(e)"][2] == "(a) per point"
 
 
