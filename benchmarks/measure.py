@@ -130,6 +130,14 @@ def back_to_the_commit(project: Path, env: dict[str, str]) -> None:
     shutil.rmtree(project / ".dvc/cache/runs", ignore_errors=True)
 
 
+def lone_experiments(project: Path, env: dict[str, str], count: int) -> list[float]:
+    """(d): ``count`` runs of ``dvc exp run -S train.learning_rate_init=0.2``, each from the
+    committed workspace with no run-cache, so that each trains."""
+    experiment = ("dvc", "exp", "run", "-S", "train.learning_rate_init=0.2")
+    measure = lambda: run(experiment, project, env)[0]  # noqa: E731
+    return samples(count, measure, lambda: back_to_the_commit(project, env))
+
+
 def measure_dvc(project: Path, env: dict[str, str], repeats: int) -> dict[str, float]:
     """(b), (c), (d) and (g): DVC commands in ``project``, which is left reproduced and
     committed."""
@@ -145,10 +153,7 @@ def measure_dvc(project: Path, env: dict[str, str], repeats: int) -> dict[str, f
     values["(c)"] = median(repeats, lambda: do("dvc", "repro")[0], lambda: None)
     cache = project / ".dvc/cache/files/md5"
     before = {path: path.stat().st_size for path in cache.rglob("*") if path.is_file()}
-    experiment = ("dvc", "exp", "run", "-S", "train.learning_rate_init=0.2")
-    values["(d)"] = median(
-        repeats, lambda: do(*experiment)[0], lambda: back_to_the_commit(project, env)
-    )
+    values["(d)"] = statistics.median(lone_experiments(project, env, repeats))
     after = {path: path.stat().st_size for path in cache.rglob("*") if path.is_file()}
     values["(g)"] = sum(after[path] for path in after.keys() - before.keys()) / 2**20
     back_to_the_commit(project, env)
@@ -170,17 +175,11 @@ def measure_sweep(
     it): the machine's speed drifts over minutes (the plain script's two BLAS threads
     most), so both sides meet the same minutes."""
     sweep = (sys.executable, "-m", "mnist_mlp.tools.sweep", "run")
-    experiment = ("dvc", "exp", "run", "-S", "train.learning_rate_init=0.2")
-
-    def lone(count: int) -> list[float]:
-        measure = lambda: run(experiment, project, env)[0]  # noqa: E731
-        return samples(count, measure, lambda: back_to_the_commit(project, env))
-
-    before = lone(repeats // 2)
+    before = lone_experiments(project, env, repeats // 2)
     back_to_the_commit(project, env)
     rates = ",".join(f"0.2{i + 1}" for i in range(repeats))
     worker = run([*sweep, "-S", f"train.learning_rate_init={rates}"], project, env)[0]
-    after = lone(repeats - repeats // 2)
+    after = lone_experiments(project, env, repeats - repeats // 2)
     back_to_the_commit(project, env)
 
     def plain(count: int) -> float:
