@@ -69,3 +69,9 @@ def test_stage_does_not_import_what_it_does_not_use(stage: str, unneeded: set[st
         cwd=PROJECT_ROOT,
     ).stdout.split()
     assert unneeded.isdisjoint(loaded), f"{stage} imports {unneeded & set(loaded)}"
+
+
+@pytest.mark.parametrize("module", sorted((PROJECT_ROOT / "src/mnist_mlp/core").glob("*.py")))
+def test_the_core_imports_nothing_from_io(module: Path) -> None:
+    io_dir = PROJECT_ROOT / "src/mnist_mlp/io"
+    assert [p.name for p in project_imports(module) if p.parent == io_dir] == []

@@ -26,13 +26,14 @@ from sklearn.neural_network import MLPClassifier
 
 from mnist_mlp.cli import run_stage
 from mnist_mlp.core.evaluate import check_model
+from mnist_mlp.core.params import parse_section
 from mnist_mlp.core.train import TrainParams, build_classifier, check_fit_memory, fit_seconds
 from mnist_mlp.core.visualize import VisualizeParams, check_draw_memory
 from mnist_mlp.errors import FetchError, ModelFileError, ParamsError, brief
 from mnist_mlp.io.fetch import FetchParams, decompressed_sha256, fetch_file
 from mnist_mlp.io.files import save_arrays
 from mnist_mlp.io.model_file import MAX_SCHEMA_BYTES, load_model, model_bytes
-from mnist_mlp.io.params import load_section, load_yaml, parse_section
+from mnist_mlp.io.params import load_section, load_yaml
 from mnist_mlp.memory import available_memory
 from mnist_mlp.tools.compare import Run
 from mnist_mlp.tools.report import build_report, render_markdown

@@ -11,11 +11,12 @@ import yaml
 from sklearn.neural_network import MLPClassifier
 
 from mnist_mlp.core.dataset import FeaturesParams, SplitParams
+from mnist_mlp.core.params import parse_section
 from mnist_mlp.core.train import TrainParams
 from mnist_mlp.core.visualize import VisualizeParams
 from mnist_mlp.errors import ParamsError
 from mnist_mlp.io.fetch import FetchParams
-from mnist_mlp.io.params import load_section, parse_section, read_yaml
+from mnist_mlp.io.params import load_section, read_yaml
 from mnist_mlp.io.pipeline import stage_arguments
 from tests.helpers import (
     DVC_STAGES,

@@ -9,8 +9,8 @@ import yaml
 from sklearn.model_selection import train_test_split
 
 from mnist_mlp.core.dataset import SplitParams, split
+from mnist_mlp.core.params import parse_section
 from mnist_mlp.core.train import TrainParams, build_classifier
-from mnist_mlp.io.params import parse_section
 from tests.helpers import PROJECT_ROOT, readme_recipe
 
 

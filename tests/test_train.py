@@ -8,16 +8,20 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.neural_network import MLPClassifier
-from sklearn.neural_network._multilayer_perceptron import BaseMultilayerPerceptron
 from threadpoolctl import threadpool_limits
 
 from mnist_mlp.core.dataset import to_features
+from mnist_mlp.core.params import parse_section
+from mnist_mlp.core.sklearn_private import epoch_end_owner
 from mnist_mlp.core.train import TrainParams, build_classifier, fit
 from mnist_mlp.io.files import NpyRows, save_array
 from mnist_mlp.io.model_file import model_bytes
-from mnist_mlp.io.params import parse_section, read_yaml
+from mnist_mlp.io.params import read_yaml
 from mnist_mlp.kernels import pinned_blas_threads
 from tests.helpers import PROJECT_ROOT, tiny_digits
+
+# The class of scikit-learn's (private) end-of-epoch method that fit() hooks.
+EPOCH_END = epoch_end_owner()
 
 PARAMS = read_yaml(PROJECT_ROOT / "params.yaml")["train"]
 
@@ -157,17 +161,16 @@ def test_convergence_warning_becomes_one_info_line(data, caplog) -> None:
 
 
 def test_hook_is_removed_after_fit(data) -> None:
-    from sklearn.neural_network._multilayer_perceptron import BaseMultilayerPerceptron
 
-    original = BaseMultilayerPerceptron._update_no_improvement_count
+    original = EPOCH_END._update_no_improvement_count
     fit_with_history(PARAMS | {"max_iter": 1}, data)
-    assert BaseMultilayerPerceptron._update_no_improvement_count is original
+    assert EPOCH_END._update_no_improvement_count is original
 
 
 def test_interrupted_fit_raises_instead_of_returning_a_partial_model(data, monkeypatch) -> None:
     """scikit-learn catches KeyboardInterrupt mid-fit and returns; fit() must not."""
     epochs = []
-    original = BaseMultilayerPerceptron._update_no_improvement_count
+    original = EPOCH_END._update_no_improvement_count
 
     def interrupt_in_epoch_two(self, *args, **kwargs):
         epochs.append(self.n_iter_)
@@ -175,9 +178,7 @@ def test_interrupted_fit_raises_instead_of_returning_a_partial_model(data, monke
             raise KeyboardInterrupt
         original(self, *args, **kwargs)
 
-    monkeypatch.setattr(
-        BaseMultilayerPerceptron, "_update_no_improvement_count", interrupt_in_epoch_two
-    )
+    monkeypatch.setattr(EPOCH_END, "_update_no_improvement_count", interrupt_in_epoch_two)
     with pytest.raises(KeyboardInterrupt):
         fit_with_history(PARAMS | {"max_iter": 5}, data)
     assert epochs == [1, 2]
@@ -186,13 +187,13 @@ def test_interrupted_fit_raises_instead_of_returning_a_partial_model(data, monke
 def test_another_warning_raised_as_an_error_is_not_taken_for_an_interrupt(
     data, monkeypatch
 ) -> None:
-    original = BaseMultilayerPerceptron._update_no_improvement_count
+    original = EPOCH_END._update_no_improvement_count
 
     def warn_in_epoch_one(self, *args, **kwargs):
         warnings.warn("something else", UserWarning, stacklevel=1)
         original(self, *args, **kwargs)
 
-    monkeypatch.setattr(BaseMultilayerPerceptron, "_update_no_improvement_count", warn_in_epoch_one)
+    monkeypatch.setattr(EPOCH_END, "_update_no_improvement_count", warn_in_epoch_one)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the caller's choice: every warning an error
         with pytest.raises(UserWarning, match="something else"):

@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from sklearn.model_selection import train_test_split
-from sklearn.utils._param_validation import InvalidParameterError
 
+from mnist_mlp.core.params import param, params_error
 from mnist_mlp.errors import reason
-from mnist_mlp.io.params import param, params_error
 
 if TYPE_CHECKING:
     from sklearn.neural_network import MLPClassifier
@@ -82,7 +81,7 @@ def split(
     kwargs = asdict(params) | {"stratify": y if params.stratify else None}
     try:
         X_train, X_test, y_train, y_test = train_test_split(X, y, **kwargs)
-    except (InvalidParameterError, ValueError) as exc:
+    except ValueError as exc:  # scikit-learn's InvalidParameterError is one
         raise params_error(where, "split", reason(exc)) from None
     return {"X_train": X_train, "y_train": y_train, "X_test": X_test, "y_test": y_test}
 

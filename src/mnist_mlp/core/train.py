@@ -9,10 +9,9 @@ byte-identical to a plain ``fit()`` -- unlike a ``partial_fit`` loop or ``warm_s
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -20,13 +19,12 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
 from sklearn.neural_network import MLPClassifier
-from sklearn.neural_network._multilayer_perceptron import BaseMultilayerPerceptron
-from sklearn.utils._param_validation import InvalidParameterError
 from tqdm import tqdm
 
 from mnist_mlp.core.dataset import PREDICT_BATCH_ROWS, predict
+from mnist_mlp.core.params import InvalidParam, param
+from mnist_mlp.core.sklearn_private import after_each_epoch, validate_param
 from mnist_mlp.errors import brief, reason
-from mnist_mlp.io.params import InvalidParam, param
 from mnist_mlp.kernels import pinned_blas_threads
 from mnist_mlp.memory import check_fits
 
@@ -77,9 +75,8 @@ class TrainParams:
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
             try:
-                # One param at a time, the others at their defaults: the error is this one's.
-                MLPClassifier(**{name: value})._validate_params()
-            except InvalidParameterError as exc:
+                validate_param(name, value)
+            except (TypeError, ValueError) as exc:
                 raise InvalidParam(name, reason(exc)) from None
 
 
@@ -224,22 +221,6 @@ class History:
         return header + (["validation_score"] if self.validation_score else [])
 
 
-@contextlib.contextmanager
-def _after_each_epoch(callback: Callable[[MLPClassifier], None]) -> Iterator[None]:
-    """Call ``callback(model)`` at the end of every epoch of the stochastic solvers."""
-    original = BaseMultilayerPerceptron._update_no_improvement_count
-
-    def hooked(self: BaseMultilayerPerceptron, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        callback(self)
-
-    BaseMultilayerPerceptron._update_no_improvement_count = hooked
-    try:
-        yield
-    finally:
-        BaseMultilayerPerceptron._update_no_improvement_count = original
-
-
 def fit(
     classifier: MLPClassifier,
     X_train: np.ndarray,
@@ -299,7 +280,7 @@ def fit(
         )
         bar.update()
 
-    with bar, pinned_blas_threads(), _after_each_epoch(record), warnings.catch_warnings():
+    with bar, pinned_blas_threads(), after_each_epoch(record), warnings.catch_warnings():
         # scikit-learn turns a KeyboardInterrupt into this warning and returns the partly
         # trained model; as an error it ends fit(), and is a KeyboardInterrupt again below.
         warnings.filterwarnings("error", "Training interrupted by user", UserWarning)

@@ -17,7 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.image import AxesImage
 
-from mnist_mlp.io.params import param
+from mnist_mlp.core.params import param
 from mnist_mlp.memory import check_fits
 
 # The figure is 640x480 pixels: past 16x16 cells a 28x28 image no longer gets its 28x28

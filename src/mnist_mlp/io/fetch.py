@@ -31,9 +31,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from mnist_mlp.core.params import param
 from mnist_mlp.errors import FetchError, reason
 from mnist_mlp.io.files import Readable, atomic_path
-from mnist_mlp.io.params import param
 
 log = logging.getLogger(__name__)
 

@@ -34,15 +34,13 @@ import sklearn.utils
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import LabelBinarizer
 
+from mnist_mlp.core.sklearn_private import OPTIMIZER_TYPES
 from mnist_mlp.errors import ModelFileError, reason
 from mnist_mlp.io.files import write_bytes
 
-# Types skops does not trust by default that a fitted MLPClassifier holds (its optimizer,
-# kept so that the model could be trained further). Everything else is skops' default.
-TRUSTED_TYPES = [
-    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
-    "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
-]
+# Types skops does not trust by default that a fitted MLPClassifier holds. Everything else
+# is skops' default.
+TRUSTED_TYPES = list(OPTIMIZER_TYPES)
 # The scikit-learn estimators a fitted MLPClassifier file holds: the model and its labels.
 ESTIMATOR_TYPES = (MLPClassifier, LabelBinarizer)
 _FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)

@@ -25,10 +25,11 @@ from dvc.exceptions import DvcException
 from matplotlib.figure import Figure
 
 from mnist_mlp.cli import argument_parser, run_stage
+from mnist_mlp.core.params import flatten, parse_section
 from mnist_mlp.core.visualize import VisualizeParams, draw_weight_grid, epoch_series
 from mnist_mlp.errors import ParamsError, PipelineError, reason
 from mnist_mlp.io.images import save_figure
-from mnist_mlp.io.params import flatten, load_yaml, parse_section
+from mnist_mlp.io.params import load_yaml
 from mnist_mlp.io.pipeline import stage_arguments
 
 log = logging.getLogger(__name__)

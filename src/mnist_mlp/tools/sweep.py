@@ -45,9 +45,10 @@ from pathlib import Path
 from typing import Any
 
 from mnist_mlp.cli import argument_parser, run_stage
+from mnist_mlp.core.params import flatten, parse_section
 from mnist_mlp.errors import PipelineError, reason
 from mnist_mlp.io.files import write_bytes
-from mnist_mlp.io.params import flatten, parse_section, read_yaml
+from mnist_mlp.io.params import read_yaml
 
 log = logging.getLogger(__name__)
 
