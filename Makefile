@@ -1,4 +1,4 @@
-# The two set-up commands: `make repro` and `make test`. Run `make help` for the rest.
+# The two set-up commands: `make repro` and `make test`. `make help` lists the rest.
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
@@ -6,26 +6,47 @@ INSTALLED := $(VENV)/.installed
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv repro verify test check report bench sweep sweep-plan sweep-gather compare lint format lock plots-template clean
+.PHONY: help venv repro verify test check report exps explore bench sweep sweep-plan \
+	sweep-gather compare lint format lock plots-template clean params-check
 
-# `make sweep SWEEP="-S train.alpha=0.0001,0.001 -S train.max_iter=10,20" SHARD=2/3`
+# Variables. `make help` lists each with the comment above it and its default. They reach
+# commands through the environment, as single words, never as shell code; SWEEP alone is
+# shell words on purpose (its -S values may be quoted).
+
+# The grid: -S param=value[,value...] as for `dvc exp run -S`; several -S multiply.
 SWEEP ?= -S 'train.hidden_layer_sizes=[50],[100]' -S train.learning_rate_init=0.1,0.2
+# The shard of the grid that `make sweep` runs here: I/N.
 SHARD ?= 1/1
-JOBS ?= 1
+# A git remote to push each finished point to (and to skip points already there).
+PUSH ?=
+# A git remote to pull the grid's experiments from before `make sweep-gather`.
+PULL ?=
+# How many machines `make sweep-plan` splits the grid over, at most.
 WORKERS ?= 4
-# Passed to the sweep as single words, never as shell code; SWEEP is shell words on purpose
-# (its -S values may be quoted).
-export SHARD JOBS WORKERS
+# Worker processes of `make sweep` on this machine.
+JOBS ?= 1
+# The git revision `make report` compares the workspace with.
+BASELINE ?= HEAD
+# The directory of the four MNIST .gz files that `make bench` times the pipeline on.
+MNIST ?= $(DATA_MIRROR)
+export SHARD PUSH PULL WORKERS JOBS BASELINE MNIST
 
-help:  ## Show this help
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+help:  ## Show the targets and variables
+	@awk -F ':.*## ' '/^[a-z-]+:.*## / {name[++n] = $$1; text[n] = $$2; if (length($$1) > w) w = length($$1)} \
+		/^# / {comment = substr($$0, 3)} \
+		/^[A-Z]+ [?]=/ {split($$0, kv, " [?]= ?"); vname[++m] = kv[1]; vdefault[m] = kv[2]; vtext[m] = comment} \
+		END {print "Targets:"; for (i = 1; i <= n; i++) printf "  make %-*s  %s\n", w, name[i], text[i]; \
+		print "Variables (name=default):"; for (i = 1; i <= m; i++) printf "  %s=%s\n      %s\n", vname[i], vdefault[i], vtext[i]}' \
+		$(MAKEFILE_LIST)
 
 # How .venv/ is built. `make venv` runs it under a lock, into an empty .venv/.
 # uv (pinned and hash-checked in requirements-uv.lock) installs the same hash-checked lock
-# as pip, several times faster (docs/performance.md). pip is the fallback when uv cannot be
-# had, and `make venv INSTALLER=pip` forces it. uv leaves bytecode for Python to compile
-# and cache on first import; where PYTHONDONTWRITEBYTECODE forbids that cache, every
-# process would compile its imports again, so uv compiles everything up front instead.
+# as pip, several times faster (docs/performance.md); pip is the fallback. uv leaves
+# bytecode for Python to compile and cache on first import; where PYTHONDONTWRITEBYTECODE
+# forbids that cache, every process would compile its imports again, so uv compiles
+# everything up front instead.
+
+# What installs .venv/ from the lock file: uv (pip when uv cannot be had), or pip.
 INSTALLER ?= uv
 UV_INSTALL := $(VENV)/bin/uv pip install --quiet --python $(PYTHON) \
 	$(if $(PYTHONDONTWRITEBYTECODE),--compile-bytecode)
@@ -60,26 +81,32 @@ endif
 
 venv: $(INSTALLED)  ## Create .venv/ from the lock file (uv, or INSTALLER=pip)
 
-repro: $(INSTALLED)  ## Create .venv/ if needed, then run the pipeline (dvc repro)
+# DVC itself would spend minutes and gigabytes on a YAML alias bomb in params.yaml: the
+# project's bounded reader goes first.
+params-check: $(INSTALLED)
+	@python -m mnist_mlp.io.params params.yaml
+
+repro: $(INSTALLED) params-check  ## Create .venv/ if needed, then run the pipeline (dvc repro)
 	dvc repro
 
 verify: $(INSTALLED)  ## Rehash what dvc.lock records (cache and workspace); list repairs
 	python -m mnist_mlp.tools.verify
 
 # The browser tests skip without Chromium (Debian's `chromium`), except under CI=true.
-test: $(INSTALLED)  ## Create .venv/ if needed, run all tests
-	pytest
+test: $(INSTALLED)  ## Create .venv/ if needed, run every test on every core
+	pytest -n auto
 
 check: $(INSTALLED) lint  ## Fast loop: unit tests (no dvc runs, full MNIST or browser) and lint
 	pytest -q -n auto -m "not pipeline and not mnist and not browser"
 
-MNIST ?= $(DATA_MIRROR)
-bench: $(INSTALLED)  ## Time the pipeline against the plain example (MNIST=dir of the .gz files)
-	python -m benchmarks.bench --data $(MNIST)
+report: $(INSTALLED) params-check  ## Write reports/report.md and report.html: workspace vs BASELINE
+	python -m mnist_mlp.tools.report --baseline="$$BASELINE"
 
-BASELINE ?= main
-report: $(INSTALLED)  ## Write reports/report.md and report.html against BASELINE (main)
-	python -m mnist_mlp.tools.report --baseline $(BASELINE)
+exps: $(INSTALLED) params-check  ## Print every experiment, best test_score first, in 100 columns
+	python -m mnist_mlp.tools.experiments
+
+explore: $(INSTALLED) params-check  ## Write reports/explore.html: every experiment on one page
+	python -m mnist_mlp.tools.explore
 
 sweep: $(INSTALLED)  ## Run shard SHARD (I/N, default 1/1) of the grid SWEEP="-S ..."
 	python -m mnist_mlp.tools.sweep run --shard "$$SHARD" --jobs "$$JOBS" $(SWEEP)
@@ -93,6 +120,10 @@ sweep-gather: $(INSTALLED)  ## Pull the grid SWEEP, write reports/sweep.{csv,md,
 
 compare: $(INSTALLED)  ## Draw this commit's experiments side by side (dvc_plots/compare.png)
 	python -m mnist_mlp.tools.compare $(RUNS)
+
+bench: $(INSTALLED)  ## Time the pipeline against the plain example (needs MNIST=<dir>)
+	$(if $(MNIST),,$(error make bench needs MNIST=<directory of the four MNIST .gz files>))
+	python -m benchmarks.bench --data="$$MNIST"
 
 lint: $(INSTALLED)  ## Check style with ruff and types with mypy (src/, stages/)
 	ruff check src stages tests benchmarks

@@ -7,8 +7,10 @@ The real build takes a minute; these tests run the Makefile's own rules with a f
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -106,3 +108,56 @@ def test_failed_build_leaves_no_marker_so_the_next_make_rebuilds(project: Path) 
     assert make_venv(project).wait(timeout=60) == 0
     assert (project / "builds.log").read_text() == "start\nend\n"
     assert os.listdir(project / ".venv") == [".installed"]
+
+
+def make(*args: str, cwd: Path = PROJECT_ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "--no-print-directory", *args], cwd=cwd, capture_output=True, text=True
+    )
+
+
+def test_help_aligns_the_targets_and_lists_every_variable_with_its_default() -> None:
+    shown = make("help").stdout.splitlines()
+    targets = [line for line in shown if line.startswith("  make ")]
+    assert len(targets) > 10
+    assert len({len(re.match(r"  make \S+\s+", line)[0]) for line in targets}) == 1
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    for name, default in re.findall(r"^([A-Z]+) \?= ?(.*)$", makefile, re.M):
+        assert f"  {name}={default}" in shown
+
+
+def test_a_missing_variable_is_one_line_before_anything_runs(tmp_path: Path) -> None:
+    shutil.copy2(PROJECT_ROOT / "Makefile", tmp_path)
+    for name in ("requirements.lock", "pyproject.toml", "requirements-uv.lock", ".venv/.installed"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).touch()
+    env = {k: v for k, v in os.environ.items() if k not in ("MNIST", "DATA_MIRROR")}
+    result = subprocess.run(
+        ["make", "--no-print-directory", "bench"], cwd=tmp_path, env=env, capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "make bench needs MNIST=" in result.stderr
+
+
+@pytest.mark.parametrize("target", ["repro", "report", "exps", "explore"])
+def test_targets_that_run_dvc_check_params_yaml_first(target: str) -> None:
+    rule = re.search(rf"^{target}:([^#\n]*)", (PROJECT_ROOT / "Makefile").read_text(), re.M)
+    assert rule and "params-check" in rule[1].split()
+
+
+def test_params_check_refuses_an_alias_bomb_in_one_line(tmp_path: Path) -> None:
+    bomb = "a: &a [x,x,x,x,x,x,x,x,x,x]\n" + "".join(
+        f"{b}: &{b} [{','.join([f'*{a}'] * 10)}]\n"
+        for a, b in zip("abcdefg", "bcdefgh", strict=True)
+    )
+    (tmp_path / "params.yaml").write_text(bomb)
+    result = subprocess.run(
+        [sys.executable, "-m", "mnist_mlp.io.params", "params.yaml"], cwd=tmp_path,
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith("ERROR __main__: params.yaml: cannot read params (aliases repeat ")
+    assert line.endswith("nodes, more than the limit of 1000)")

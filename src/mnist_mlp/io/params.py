@@ -7,7 +7,9 @@ being expanded by whoever walks or prints the value.
 
 from __future__ import annotations
 
+import argparse
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -103,3 +105,16 @@ def load_section(path: str | os.PathLike[str], section: str, cls: type[T]) -> T:
     document = read_yaml(path)
     values = document.get(section) if isinstance(document, dict) else None
     return parse_section(cls, values, path, section)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Read a params file as the stages do; a file they would refuse is one line, exit 1."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("path", help="the params file, such as params.yaml")
+    read_yaml(parser.parse_args(argv).path)
+
+
+if __name__ == "__main__":
+    from mnist_mlp.cli import run_stage
+
+    run_stage(main)
