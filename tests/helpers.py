@@ -61,8 +61,9 @@ def this_machine_pin() -> KernelPin:
     return plan_pin(os.environ, platform.machine(), cpu_flags())
 
 
-# Names Debian and other distributions give the Chromium binary.
-CHROMIUM_NAMES = ("chromium", "chromium-browser")
+# Names Debian and other distributions give the Chromium binary, and Google's build (on
+# GitHub's Ubuntu runners).
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
 def under_ci() -> bool:
@@ -104,6 +105,11 @@ def full_mnist_mirror() -> str:
 def find_chromium() -> str | None:
     """The path of a Chromium binary on PATH, or None."""
     return next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
+
+
+def find_chromedriver() -> str | None:
+    """The path of ``chromedriver`` on PATH (Debian's chromium-driver), or None."""
+    return shutil.which("chromedriver")
 
 
 def write_idx_gz(path: Path, array: np.ndarray) -> Path:
