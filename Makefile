@@ -125,10 +125,13 @@ bench: $(INSTALLED)  ## Time the pipeline against the plain example (needs MNIST
 	$(if $(MNIST),,$(error make bench needs MNIST=<directory of the four MNIST .gz files>))
 	python -m benchmarks.bench --data="$$MNIST"
 
-lint: $(INSTALLED)  ## Check style with ruff and types with mypy (src/, stages/)
+lint: $(INSTALLED)  ## Check style (ruff), types (mypy) and the GitHub workflows (zizmor, schema)
 	ruff check src stages tests benchmarks
 	ruff format --check src stages tests benchmarks
 	mypy
+	zizmor --offline .github/
+	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 
 format: $(INSTALLED)  ## Format with ruff
 	ruff format src stages tests benchmarks
