@@ -23,13 +23,11 @@ PUSH ?=
 PULL ?=
 # How many machines `make sweep-plan` splits the grid over, at most.
 WORKERS ?= 4
-# Worker processes of `make sweep` on this machine.
-JOBS ?= 1
 # The git revision `make report` compares the workspace with.
 BASELINE ?= HEAD
 # The directory of the four MNIST .gz files that `make bench` times the pipeline on.
 MNIST ?= $(DATA_MIRROR)
-export SHARD PUSH PULL WORKERS JOBS BASELINE MNIST
+export SHARD PUSH PULL WORKERS BASELINE MNIST
 
 help:  ## Show the targets and variables
 	@awk -F ':.*## ' '/^[a-z-]+:.*## / {name[++n] = $$1; text[n] = $$2; if (length($$1) > w) w = length($$1)} \
@@ -108,15 +106,15 @@ exps: $(INSTALLED) params-check  ## Print every experiment, best test_score firs
 explore: $(INSTALLED) params-check  ## Write reports/explore.html: every experiment on one page
 	python -m mnist_mlp.tools.explore
 
-sweep: $(INSTALLED)  ## Run shard SHARD (I/N, default 1/1) of the grid SWEEP="-S ..."
-	python -m mnist_mlp.tools.sweep run --shard "$$SHARD" --jobs "$$JOBS" $(SWEEP)
+sweep: $(INSTALLED)  ## Run shard SHARD of the grid SWEEP here; PUSH=<remote> pushes each point
+	python -m mnist_mlp.tools.sweep run --shard="$$SHARD" --push="$$PUSH" $(SWEEP)
 
-sweep-plan: $(INSTALLED)  ## Check the grid SWEEP, print its shards for WORKERS machines (JSON)
-	@python -m mnist_mlp.tools.sweep plan --max-workers "$$WORKERS" $(SWEEP)
+sweep-plan: $(INSTALLED)  ## Check the grid SWEEP; print its shards for WORKERS machines (JSON)
+	@python -m mnist_mlp.tools.sweep plan --workers="$$WORKERS" $(SWEEP)
 
-sweep-gather: $(INSTALLED)  ## Pull the grid SWEEP, write reports/sweep.{csv,md,png}
-	python -m mnist_mlp.tools.sweep gather --csv reports/sweep.csv --markdown reports/sweep.md \
-		--figure reports/sweep.png $(SWEEP)
+sweep-gather: $(INSTALLED)  ## Tabulate the grid SWEEP in reports/sweep.{csv,md}; PULL=<remote> first
+	python -m mnist_mlp.tools.sweep gather --pull="$$PULL" --csv=reports/sweep.csv \
+		--markdown=reports/sweep.md $(SWEEP)
 
 compare: $(INSTALLED)  ## Draw this commit's experiments side by side (dvc_plots/compare.png)
 	python -m mnist_mlp.tools.compare $(RUNS)

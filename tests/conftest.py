@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import DvcProject, make_tiny_project, tiny_mnist_files
+from tests.helpers import DvcProject, copy_project, make_tiny_project, tiny_mnist_files
 
 
 @pytest.fixture
@@ -21,11 +21,19 @@ def tiny_project(tmp_path: Path, tiny_mnist: Path) -> DvcProject:
     return make_tiny_project(tmp_path / "project", tiny_mnist)
 
 
-@pytest.fixture(scope="module")
-def reproduced(tmp_path_factory: pytest.TempPathFactory) -> DvcProject:
-    """The tiny project after one ``dvc repro``, shared by a module's tests: each must leave
-    it as it found it."""
+@pytest.fixture(scope="session")
+def reproduced_once(tmp_path_factory: pytest.TempPathFactory) -> DvcProject:
+    """The tiny project after one ``dvc repro``, committed: built once per test process
+    (each pytest-xdist worker), never changed; tests take copies (``reproduced``)."""
     root = tmp_path_factory.mktemp("reproduced")
     project = make_tiny_project(root / "project", tiny_mnist_files(root / "tiny_mnist"))
     project.dvc("repro")
+    project.commit("reproduced")
     return project
+
+
+@pytest.fixture
+def reproduced(reproduced_once: DvcProject, tmp_path: Path) -> DvcProject:
+    """A copy of the reproduced, committed tiny project (git repository, DVC cache and
+    workspace) for one test to change."""
+    return copy_project(reproduced_once, tmp_path / "reproduced")

@@ -340,7 +340,7 @@ class Running:
     Waits are events with a bound: a line that matches, the process that appears, the exit.
     """
 
-    def __init__(self, project: DvcProject, *command: str) -> None:
+    def __init__(self, project: DvcProject, *command: str, start_new_session: bool = False) -> None:
         self.process = subprocess.Popen(
             command,
             cwd=project.root,
@@ -348,6 +348,7 @@ class Running:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=start_new_session,
         )
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()

@@ -421,7 +421,8 @@ def test_make_passes_sweep_variables_as_words_not_shell_code(
         check=True,
         capture_output=True,
     )
-    assert value in log.read_text().splitlines()
+    words = log.read_text().splitlines()
+    assert any(word == value or word.endswith(f"={value}") for word in words), words
     assert not marker.exists()
 
 
