@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import DvcProject, copy_project, make_tiny_project, tiny_mnist_files
+from tests.helpers import (
+    DvcProject,
+    built_once,
+    copy_project,
+    make_tiny_project,
+    tiny_mnist_files,
+)
 
 
 @pytest.fixture
@@ -21,15 +27,18 @@ def tiny_project(tmp_path: Path, tiny_mnist: Path) -> DvcProject:
     return make_tiny_project(tmp_path / "project", tiny_mnist)
 
 
-@pytest.fixture(scope="session")
-def reproduced_once(tmp_path_factory: pytest.TempPathFactory) -> DvcProject:
-    """The tiny project after one ``dvc repro``, committed: built once per test process
-    (each pytest-xdist worker), never changed; tests take copies (``reproduced``)."""
-    root = tmp_path_factory.mktemp("reproduced")
+def _reproduce(root: Path) -> DvcProject:
     project = make_tiny_project(root / "project", tiny_mnist_files(root / "tiny_mnist"))
     project.dvc("repro")
     project.commit("reproduced")
     return project
+
+
+@pytest.fixture(scope="session")
+def reproduced_once(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> DvcProject:
+    """The tiny project after one ``dvc repro``, committed: built once per test session,
+    never changed; tests take copies (``reproduced``)."""
+    return built_once(tmp_path_factory, worker_id, "reproduced", _reproduce)
 
 
 @pytest.fixture

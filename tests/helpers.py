@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, NoReturn
@@ -27,6 +27,7 @@ import pandas as pd
 import psutil
 import pytest
 import yaml
+from filelock import FileLock
 from sklearn.neural_network import MLPClassifier
 
 from mnist_mlp.io import pipeline
@@ -223,6 +224,23 @@ def make_tiny_project(root: Path, mirror: Path, **train: Any) -> DvcProject:
     project.write_params(params)
     project.commit("tiny project")
     return project
+
+
+def built_once(
+    factory: pytest.TempPathFactory, worker_id: str, name: str, build: Callable[[Path], DvcProject]
+) -> DvcProject:
+    """``build(directory)``, run by one test process of the session and shared by all of
+    them (pytest-xdist workers wait for it): for projects tests only read or copy."""
+    if worker_id == "master":  # not distributed
+        return build(factory.mktemp(name))
+    shared = factory.getbasetemp().parent / name  # the session's, above each worker's
+    with FileLock(f"{shared}.lock"):
+        if not (shared / "built.json").exists():
+            shutil.rmtree(shared, ignore_errors=True)
+            project = build(shared)
+            (shared / "built.json").write_text(json.dumps([str(project.root), project.env]))
+    root, env = json.loads((shared / "built.json").read_text())
+    return DvcProject(Path(root), env)
 
 
 def copy_project(project: DvcProject, root: Path) -> DvcProject:

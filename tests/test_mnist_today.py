@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.helpers import DvcProject, full_mnist_mirror, make_dvc_project, readme_recipe
+from tests.helpers import (
+    DvcProject,
+    built_once,
+    full_mnist_mirror,
+    make_dvc_project,
+    readme_recipe,
+)
 
 pytestmark = [pytest.mark.mnist, pytest.mark.pipeline]
 
@@ -33,14 +40,18 @@ TODAY_LOSS = [
 TODAY_SCORES = ("Training set score: 0.986429", "Test set score: 0.953061")
 
 
-@pytest.fixture(scope="module")
-def today_project(tmp_path_factory: pytest.TempPathFactory) -> DvcProject:
-    project = make_dvc_project(tmp_path_factory.mktemp("today") / "project", full_mnist_mirror())
+def _run_the_recipe(root: Path) -> DvcProject:
+    project = make_dvc_project(root / "project", full_mnist_mirror())
     project.commit("project with the default params")
     recipe = readme_recipe()
     assert recipe[:3] == ["dvc", "exp", "run"]
     project.dvc(*recipe[1:])
     return project
+
+
+@pytest.fixture(scope="session")
+def today_project(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> DvcProject:
+    return built_once(tmp_path_factory, worker_id, "today", _run_the_recipe)
 
 
 def test_split_is_the_shuffled_30_70_split(today_project: DvcProject) -> None:
