@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.core.dataset import SplitParams, combine, split
+from mnist_mlp.errors import DataError
 from mnist_mlp.io.files import save_arrays
 from mnist_mlp.io.guard import snapshot, unchanged
 from mnist_mlp.io.idx import read_pair
@@ -28,10 +29,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         [args.train_images, args.train_labels, args.test_images, args.test_labels],
     )
     params = load_section(args.params, "split", SplitParams)
-    X, y = combine(
-        *read_pair(args.train_images, args.train_labels),
-        *read_pair(args.test_images, args.test_labels),
+    train, test = (
+        read_pair(args.train_images, args.train_labels),
+        read_pair(args.test_images, args.test_labels),
     )
+    if train[0].shape[1:] != test[0].shape[1:]:
+        raise DataError(
+            f"{args.test_images}: images of {test[0].shape[1:]} pixels, "
+            f"{args.train_images} has {train[0].shape[1:]}"
+        )
+    X, y = combine(*train, *test)
     arrays = split(X, y, params, args.params)
     with unchanged(read):
         save_arrays(args.out, arrays)

@@ -33,9 +33,9 @@ def check_reader(path: Path) -> None:
             continue
         assert array.dtype == np.uint8
         if reader is read_images:
-            assert array.shape[1:] == (28, 28)
+            assert array.ndim == 3 and array.shape[1] == array.shape[2]
         if reader is read_labels:
-            assert array.ndim == 1 and (array.size == 0 or array.max() <= 9)
+            assert array.ndim == 1
 
 
 @st.composite

@@ -128,15 +128,16 @@ def test_fetch_from_an_http_mirror(tiny_project: DvcProject, tiny_mnist: Path) -
 def test_malformed_idx_with_matching_checksum_stops_preprocess(
     tiny_project: DvcProject, tiny_mnist: Path
 ) -> None:
-    """A file that passes fetch (its checksum is in params) but is not valid MNIST."""
-    labels = tiny_mnist / "train-labels-idx1-ubyte.gz"
-    write_idx_gz(labels, np.full(TINY_TRAIN, 12, dtype=np.uint8))
+    """A file that passes fetch (its checksum is in params) but is not an image set."""
+    images = tiny_mnist / "train-images-idx3-ubyte.gz"
+    write_idx_gz(images, np.zeros((TINY_TRAIN, 28, 27), dtype=np.uint8))
     tiny_project.write_params(tiny_params(tiny_mnist))
     result = tiny_project.dvc("repro", check=False)
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR __main__")]
     assert errors == [
-        "ERROR __main__: data/raw/train-labels-idx1-ubyte.gz: labels must be 0-9, found 12"
+        "ERROR __main__: data/raw/train-images-idx3-ubyte.gz: expected square images, "
+        "shape (n, side, side), found (300, 28, 27)"
     ]
     assert (tiny_project.root / "data/raw").is_dir()
     assert not (tiny_project.root / "data/prepared").exists()

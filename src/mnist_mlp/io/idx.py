@@ -20,8 +20,6 @@ import numpy as np
 from mnist_mlp.errors import DataError
 from mnist_mlp.io.files import Readable
 
-IMAGE_SHAPE = (28, 28)
-N_CLASSES = 10
 UNSIGNED_BYTE = 0x08
 # Five times the MNIST training images (47 MB): a header claiming more is rejected
 # before anything is read, so a hostile header cannot make us allocate.
@@ -95,23 +93,24 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
 
 
 def read_images(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read an IDX image file and check it holds 28x28 images: shape ``(n, 28, 28)``."""
+    """Read an IDX file of square images, of any size: shape ``(n, side, side)``.
+
+    Square, because the weight grid draws each hidden unit's input weights as an image and
+    finds its side from their number.
+    """
     images = read_idx(path)
-    if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
+    if images.ndim != 3 or images.shape[1] != images.shape[2]:
         raise DataError(
-            f"{path}: expected images of shape (n, {IMAGE_SHAPE[0]}, {IMAGE_SHAPE[1]}), "
-            f"found {images.shape}"
+            f"{path}: expected square images, shape (n, side, side), found {images.shape}"
         )
     return images
 
 
 def read_labels(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read an IDX label file and check every label is a digit 0-9: shape ``(n,)``."""
+    """Read an IDX label file: shape ``(n,)``, one class number (0-255) per image."""
     labels = read_idx(path)
     if labels.ndim != 1:
         raise DataError(f"{path}: expected a 1-d label array, found shape {labels.shape}")
-    if labels.size and labels.max() >= N_CLASSES:
-        raise DataError(f"{path}: labels must be 0-{N_CLASSES - 1}, found {int(labels.max())}")
     return labels
 
 
