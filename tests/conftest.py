@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import (
+    PROJECT_ROOT,
     DvcProject,
     built_once,
     copy_project,
+    declared_outputs,
     make_tiny_project,
     tiny_mnist_files,
 )
@@ -46,3 +51,28 @@ def reproduced(reproduced_once: DvcProject, tmp_path: Path) -> DvcProject:
     """A copy of the reproduced, committed tiny project (git repository, DVC cache and
     workspace) for one test to change."""
     return copy_project(reproduced_once, tmp_path / "reproduced")
+
+
+@pytest.fixture
+def fresh_clone(reproduced_once: DvcProject, tmp_path: Path) -> tuple[DvcProject, dict[str, str]]:
+    """The reproduced tiny project as a fresh clone of it is, with the environment of a
+    user's shell: every file of the project committed with ``dvc.lock``, no DVC cache and
+    none of the outputs git ignores, ``.venv/`` this test run's (already built), and no
+    ``.venv/bin`` on ``PATH``."""
+    project = copy_project(reproduced_once, tmp_path / "clone")
+    for name in ("Makefile", "pyproject.toml", "requirements.lock", "requirements-uv.lock"):
+        shutil.copy2(PROJECT_ROOT / name, project.root / name)
+    for name in ("tests", "docs"):
+        shutil.copytree(PROJECT_ROOT / name, project.root / name,
+                        ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    shutil.copy2(PROJECT_ROOT / "README.md", project.root / "README.md")
+    project.commit("the whole project")
+    shutil.rmtree(project.root / ".dvc/cache")
+    for output in declared_outputs():
+        if project.git("check-ignore", "-q", output, check=False).returncode == 0:
+            path = project.root / output
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    (project.root / ".venv").symlink_to(Path(sys.prefix))
+    venv_bin = str(Path(sys.executable).parent)
+    path = os.pathsep.join(p for p in project.env["PATH"].split(os.pathsep) if p != venv_bin)
+    return project, {**project.env, "PATH": path, "PYTHONPATH": str(project.root / "src")}

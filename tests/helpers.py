@@ -120,15 +120,18 @@ def write_idx_gz(path: Path, array: np.ndarray) -> Path:
     return path
 
 
-def tiny_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def tiny_digits(
+    n: int, seed: int, side: int = 28, classes: int = 10
+) -> tuple[np.ndarray, np.ndarray]:
     """Learnable fake digits: each class lights up its own block of pixels, plus noise."""
     rng = np.random.default_rng(seed)
-    labels = np.arange(n, dtype=np.uint8) % 10
+    labels = np.arange(n, dtype=np.uint8) % classes
     rng.shuffle(labels)
-    images = rng.integers(0, 60, size=(n, 28, 28), dtype=np.uint8)
+    images = rng.integers(0, 60, size=(n, side, side), dtype=np.uint8)
     for index, label in enumerate(labels):
         row, col = divmod(int(label), 5)
-        images[index, 4 + 10 * row : 12 + 10 * row, 1 + 5 * col : 5 + 5 * col] = 255
+        top, left = (4 + 10 * row) * side // 28, (1 + 5 * col) * side // 28
+        images[index, top : top + 8 * side // 28, left : left + 4 * side // 28] = 255
     return images, labels
 
 
@@ -177,8 +180,8 @@ class DvcProject:
     def dvc(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.run(sys.executable, "-m", "dvc", *args, check=check)
 
-    def git(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return self.run("git", *args)
+    def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.run("git", *args, check=check)
 
     def write_params(self, params: dict) -> None:
         (self.root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
