@@ -27,6 +27,10 @@ import pandas as pd
 import psutil
 import pytest
 import yaml
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.legend import Legend
 from sklearn.neural_network import MLPClassifier
 
 from mnist_mlp.io import pipeline
@@ -332,6 +336,17 @@ def fake_run(name: str, hidden: list[int], rate: float) -> Run:
     )
     first_layer = np.random.default_rng(0).normal(size=(784, hidden[0]))
     return Run(name, params, first_layer, curves, accuracy)
+
+
+def legends_over_axes(figure: Figure) -> list[str]:
+    """The titles of the charts that a legend of ``figure`` covers part of, once drawn."""
+    FigureCanvasAgg(figure).draw()
+    legends = [legend.get_window_extent() for legend in figure.findobj(Legend)]
+    return [
+        ax.get_title() or "untitled"
+        for ax in figure.findobj(Axes)
+        if any(legend.overlaps(ax.get_window_extent()) for legend in legends)
+    ]
 
 
 class Running:
