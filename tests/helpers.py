@@ -37,7 +37,7 @@ from mnist_mlp.io import pipeline
 from mnist_mlp.io.fetch import decompressed_sha256
 from mnist_mlp.io.idx import encode_idx
 from mnist_mlp.kernels import KernelPin, cpu_flags, plan_pin
-from mnist_mlp.tools.compare import Run
+from mnist_mlp.tools.runs import Run
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILES = (
@@ -324,7 +324,7 @@ def small_model(solver: str = "sgd", random_state: int = 1) -> tuple[MLPClassifi
 
 
 def fake_run(name: str, hidden: list[int], rate: float) -> Run:
-    """An experiment as :mod:`mnist_mlp.tools.compare` reads it, made up."""
+    """A run as :func:`mnist_mlp.tools.runs.load_run` reads it, made up."""
     params = {
         "fetch": {"timeout": 30},
         "train": {"hidden_layer_sizes": hidden, "learning_rate_init": rate, "alpha": 0.0001},

@@ -35,8 +35,8 @@ from mnist_mlp.io.files import save_arrays
 from mnist_mlp.io.model_file import MAX_SCHEMA_BYTES, load_model, model_bytes
 from mnist_mlp.io.params import load_section, load_yaml
 from mnist_mlp.memory import available_memory
-from mnist_mlp.tools.compare import Run
 from mnist_mlp.tools.report import build_report, render_markdown
+from mnist_mlp.tools.runs import Run
 from tests.helpers import (
     PROJECT_ROOT,
     DvcProject,

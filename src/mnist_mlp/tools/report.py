@@ -31,7 +31,7 @@ from mnist_mlp.errors import PipelineError
 from mnist_mlp.io.files import write_bytes
 from mnist_mlp.io.images import png_bytes, save_figure
 from mnist_mlp.io.pipeline import stage_arguments
-from mnist_mlp.tools.compare import Run, RunFiles, comparison_figure, load_run
+from mnist_mlp.tools.runs import Run, RunFiles, comparison_figure, load_run
 
 log = logging.getLogger(__name__)
 

@@ -861,7 +861,7 @@ def gather(
 
     from mnist_mlp.io.images import save_figure
     from mnist_mlp.io.pipeline import stage_arguments
-    from mnist_mlp.tools.compare import RunFiles, comparison_figure, load_run
+    from mnist_mlp.tools.runs import RunFiles, comparison_figure, load_run
 
     files = RunFiles.from_dvc_yaml()
     metrics_file = stage_arguments("evaluate")["--metrics"]
