@@ -1,4 +1,4 @@
-"""Runs read back at a revision, and drawn side by side."""
+"""Runs read back at a revision, and drawn side by side: labels, legend, identical runs."""
 
 from __future__ import annotations
 
@@ -10,14 +10,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+from matplotlib.legend import Legend
 
 from mnist_mlp.tools.runs import (
     RunFiles,
     comparison_figure,
     differing_params,
+    distinct_runs,
     load_run,
 )
-from tests.helpers import PROJECT_ROOT, fake_run
+from tests.helpers import PROJECT_ROOT, fake_run, legends_over_axes
+
+RATES = [("a", 0.1), ("b", 0.2), ("c", 0.3)]
 
 
 def grid_titles(figure) -> list[str]:
@@ -38,6 +42,32 @@ def test_comparison_figure_labels_runs_by_what_differs() -> None:
     assert [sum(bool(ax.get_images()) for ax in axes) for axes in grids] == [4, 3]
     loss_ax, accuracy_ax = figure.subfigs[1].axes
     assert len(loss_ax.lines) == len(accuracy_ax.lines) == 2
+
+
+def test_no_legend_covers_a_chart() -> None:
+    runs = [fake_run(name, [50], rate) for name, rate in RATES]
+    figure = comparison_figure(runs)
+    [legend] = figure.findobj(Legend)
+    assert [text.get_text() for text in legend.get_texts()] == [
+        f"{name}, learning_rate_init={rate}" for name, rate in RATES
+    ]
+    assert legends_over_axes(figure) == []
+
+
+def test_identical_runs_are_drawn_once_named_after_both() -> None:
+    head, workspace = fake_run("HEAD", [50], 0.1), fake_run("workspace", [50], 0.1)
+    figure = comparison_figure([head, workspace])
+    assert grid_titles(figure) == ["HEAD = workspace"]
+    loss_ax, accuracy_ax = figure.subfigs[1].axes
+    assert len(loss_ax.lines) == len(accuracy_ax.lines) == 1
+
+
+def test_runs_differing_in_weights_or_curves_are_both_kept() -> None:
+    head, changed_weights, changed_loss = (fake_run(n, [50], 0.1) for n in ("a", "b", "c"))
+    changed_weights.first_layer = changed_weights.first_layer + 1e-9
+    changed_loss.loss = changed_loss.loss.assign(loss=[0.5, 0.31])
+    kept = distinct_runs([head, changed_weights, changed_loss, fake_run("d", [50], 0.1)])
+    assert [run.name for run in kept] == ["a = d", "b", "c"]
 
 
 def git(repo: Path, *args: str) -> None:

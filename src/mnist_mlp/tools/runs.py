@@ -2,7 +2,7 @@
 
 A run is what the report needs of the workspace or of a revision: its params, first-layer
 weights and training curves. :func:`comparison_figure` draws several runs' weight grids
-and curves.
+and curves, each run once however many names it goes by.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import io
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import dvc.api
@@ -79,6 +79,29 @@ def load_run(name: str, rev: str | None, files: RunFiles, repo: str = ".") -> Ru
     return Run(name, params, first_layer, loss, accuracy)
 
 
+def same_run(a: Run, b: Run) -> bool:
+    """True when ``a`` and ``b`` have the same params, first layer and curves."""
+    return (
+        a.params == b.params
+        and np.array_equal(a.first_layer, b.first_layer)
+        and a.loss.equals(b.loss)
+        and a.accuracy.equals(b.accuracy)
+    )
+
+
+def distinct_runs(runs: Sequence[Run]) -> list[Run]:
+    """``runs`` with each run that repeats an earlier one folded into it, its name joined
+    to the earlier one's with `` = `` (the workspace is often the commit it came from)."""
+    kept: list[Run] = []
+    for run in runs:
+        index = next((i for i, k in enumerate(kept) if same_run(k, run)), None)
+        if index is None:
+            kept.append(run)
+        else:
+            kept[index] = replace(kept[index], name=f"{kept[index].name} = {run.name}")
+    return kept
+
+
 def differing_params(all_params: Sequence[Mapping[str, Any]]) -> list[str]:
     """Keys (``section.name``) of the compared sections whose values differ between runs."""
     flats = [flatten({s: p.get(s, {}) for s in COMPARED_SECTIONS}) for p in all_params]
@@ -93,21 +116,29 @@ def run_label(run: Run, keys: Sequence[str]) -> str:
 
 
 def comparison_figure(runs: Sequence[Run]) -> Figure:
-    """Weight grids side by side on top; loss and test accuracy of every run below."""
+    """Weight grids side by side on top; loss and test accuracy of every run below, with
+    one legend under the two charts. Identical runs are drawn once (:func:`distinct_runs`).
+    """
+    runs = distinct_runs(runs)
     keys = differing_params([run.params for run in runs])
-    figure = Figure(figsize=(max(8.0, 3.2 * len(runs)), 7.5), layout="constrained")
+    figure = Figure(figsize=(max(8.0, 3.2 * len(runs)), 8), layout="constrained")
     # subfigures() is typed as one SubFigure or an array of them: it is an array here.
     top, bottom = np.asarray(figure.subfigures(2, 1, height_ratios=[1.2, 1])).ravel()
-    cells = np.asarray(top.subfigures(1, len(runs), squeeze=False)).ravel()
-    for cell, run in zip(cells, runs, strict=True):
+    # A lone grid takes the middle half of the width: spread over all of it, its cells
+    # would stand apart.
+    widths = [1] * len(runs) if len(runs) > 1 else [1, 2, 1]
+    cells = np.asarray(top.subfigures(1, len(widths), width_ratios=widths)).ravel()
+    cells = cells if len(runs) > 1 else cells[1:2]
+    for index, (cell, run) in enumerate(zip(cells, runs, strict=True)):
         draw_weight_grid(cell, run.first_layer, **run.params.get("visualize", {}))
-        cell.suptitle(run_label(run, keys), fontsize="small")
+        # In the colour of the run's curves below.
+        cell.suptitle(run_label(run, keys), fontsize="small", color=f"C{index}")
     loss_ax, accuracy_ax = bottom.subplots(1, 2)
     for run in runs:
         label = run_label(run, keys).replace("\n", ", ")
         loss_ax.plot(*epoch_series(run.loss, "loss"), marker="o", label=label)
-        accuracy_ax.plot(*epoch_series(run.accuracy, "test_accuracy"), marker="o", label=label)
+        accuracy_ax.plot(*epoch_series(run.accuracy, "test_accuracy"), marker="o")
     loss_ax.set(xlabel="epoch", ylabel="training loss", title="Loss")
     accuracy_ax.set(xlabel="epoch", ylabel="test accuracy", title="Test accuracy")
-    accuracy_ax.legend(fontsize="small")
+    bottom.legend(loc="outside lower center", ncols=min(len(runs), 3), fontsize="small")
     return figure
