@@ -1,9 +1,12 @@
-"""The review report: content, escaping, a first run without baseline metrics, and a real
-two-commit repository."""
+"""The review report: content, escaping, the baseline checked before anything runs, a first
+run without baseline metrics, and a real two-commit repository."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -11,7 +14,7 @@ import pandas as pd
 import pytest
 
 from mnist_mlp.tools.report import build_report, format_value, render_html, render_markdown
-from tests.helpers import DvcProject, fake_run
+from tests.helpers import PROJECT_ROOT, DvcProject, assert_one_line_error, fake_run
 
 CONFUSION = pd.DataFrame({"actual": [0, 1, 1, 2], "predicted": [0, 1, 2, 2]})
 METRICS_DIFF = {
@@ -72,6 +75,57 @@ def test_html_is_self_contained() -> None:
     page = render_html(report())
     assert not EXTERNAL_REFERENCE.search(page)
     assert page.count("src='data:image/png;base64,") == 2
+
+
+def git_repository(root: Path) -> Path:
+    """A git repository with one commit on ``main`` and the project's Makefile."""
+    root.mkdir()
+    for name in ("Makefile", "params.yaml", "requirements.lock", "requirements-uv.lock"):
+        shutil.copy2(PROJECT_ROOT / name, root / name)
+    (root / "pyproject.toml").touch()
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid"}
+    env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+    for command in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "one"]):
+        subprocess.run(["git", *command], cwd=root, check=True, env=os.environ | env)
+    return root
+
+
+@pytest.mark.parametrize("baseline", ["-h", "--all", "", "no-such-branch", "HEAD^{tree}"])
+def test_a_baseline_git_does_not_know_is_one_line(tmp_path: Path, baseline: str) -> None:
+    root = git_repository(tmp_path / "repo")
+    result = subprocess.run(
+        [sys.executable, "-m", "mnist_mlp.tools.report", f"--baseline={baseline}"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert_one_line_error(
+        result, f"--baseline {baseline!r}: expected a branch, tag or commit of this git repository"
+    )
+    assert not (root / "reports").exists()
+
+
+def test_make_report_passes_the_baseline_as_one_word_never_as_shell_code(
+    tmp_path: Path,
+) -> None:
+    root = git_repository(tmp_path / "repo")
+    # The Makefile runs .venv/bin's python: this interpreter, with the project installed.
+    (root / ".venv/bin").mkdir(parents=True)
+    (root / ".venv/bin/python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    (root / ".venv/bin/python").chmod(0o755)
+    # Built after the files it is built from: make takes .venv/ as up to date.
+    for name in ("requirements.lock", "requirements-uv.lock", "pyproject.toml"):
+        os.utime(root / name, (10**9, 10**9))
+    (root / ".venv/.installed").touch()
+    result = subprocess.run(
+        ["make", "--no-print-directory", "report", "BASELINE=main;touch injected"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert not (root / "injected").exists()
+    assert "--baseline 'main;touch injected': expected a branch" in result.stderr
 
 
 @pytest.mark.pipeline

@@ -17,6 +17,7 @@ import html
 import json
 import logging
 import re
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mnist_mlp.cli import argument_parser, dvc_json, run_stage
-from mnist_mlp.errors import PipelineError
+from mnist_mlp.errors import PipelineError, brief
 from mnist_mlp.io.files import write_bytes
 from mnist_mlp.io.images import png_bytes, save_figure
 from mnist_mlp.io.pipeline import stage_arguments
@@ -239,23 +240,39 @@ def write_report(report: Report, out_dir: Path) -> None:
     write_bytes(out_dir / "report.html", render_html(report).encode())
 
 
+def resolve_commit(rev: str) -> str:
+    """The commit ``rev`` names (``git rev-parse``); a :class:`PipelineError` naming it if
+    git knows no such commit, before any of it reaches DVC's command line."""
+    found = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
+        capture_output=True,
+        text=True,
+    )
+    if found.returncode != 0:
+        raise PipelineError(
+            f"--baseline {brief(rev)}: expected a branch, tag or commit of this git repository"
+        )
+    return found.stdout.strip()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argument_parser(__doc__, params=False)
     parser.add_argument("--baseline", default="main", help="git revision (default: main)")
     parser.add_argument("--out-dir", default="reports", type=Path)
     parser.add_argument("--dvc-yaml", default="dvc.yaml", help="where the run files are declared")
     args = parser.parse_args(argv)
+    commit = resolve_commit(args.baseline)
     files = RunFiles.from_dvc_yaml(args.dvc_yaml)
     current = load_run("workspace", None, files)
     try:
-        baseline_run = load_run(args.baseline, args.baseline, files)
+        baseline_run = load_run(args.baseline, commit, files)
     except PipelineError as exc:
         log.info("baseline has no results to draw: %s", exc)
         baseline_run = None
     report = build_report(
         args.baseline,
-        dvc_json("params", "diff", args.baseline),
-        dvc_json("metrics", "diff", "--all", args.baseline),
+        dvc_json("params", "diff", commit),
+        dvc_json("metrics", "diff", "--all", commit),
         baseline_run,
         current,
         pd.read_csv(stage_arguments("evaluate", args.dvc_yaml)["--confusion"]),
