@@ -3,6 +3,7 @@ anything runs, a first run without baseline metrics, and a real two-commit repos
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -202,3 +203,20 @@ def test_report_when_the_baseline_has_no_results(tiny_project: DvcProject) -> No
     markdown = (tiny_project.root / "reports/report.md").read_text()
     assert "The baseline `HEAD` has no metrics yet (first run)" in markdown
     assert Path(tiny_project.root / "reports/report_files/weights_and_curves.png").is_file()
+
+
+@pytest.mark.pipeline
+def test_dvc_plots_draw_per_class_precision_and_recall_as_bars(reproduced: DvcProject) -> None:
+    shown = json.loads(reproduced.dvc("plots", "show", "--json").stdout)["data"]
+    specs = [
+        plot["content"] for plots in shown.values() for plot in plots if plot["type"] == "vega"
+    ]
+    bars = {
+        spec["encoding"]["x"]["field"]: spec
+        for spec in specs
+        if spec.get("mark") in ("bar", {"type": "bar"})
+    }
+    assert set(bars) == {"precision", "recall"}
+    for spec in bars.values():
+        assert spec["encoding"]["y"]["field"] == "class"
+        assert len(spec["data"]["values"]) == 10
