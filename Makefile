@@ -7,7 +7,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .DEFAULT_GOAL := help
 .PHONY: help venv repro verify test check report exps explore bench sweep sweep-plan \
-	sweep-gather compare lint format lock plots-template clean params-check
+	sweep-gather lint format lock plots-template clean params-check
 
 # Variables. `make help` lists each with the comment above it and its default. They reach
 # commands through the environment, as single words, never as shell code; SWEEP alone is
@@ -115,9 +115,6 @@ sweep-plan: $(INSTALLED)  ## Check the grid SWEEP; print its shards for WORKERS 
 sweep-gather: $(INSTALLED)  ## Tabulate the grid SWEEP in reports/sweep.{csv,md}; PULL=<remote> first
 	python -m mnist_mlp.tools.sweep gather --pull="$$PULL" --csv=reports/sweep.csv \
 		--markdown=reports/sweep.md $(SWEEP)
-
-compare: $(INSTALLED)  ## Draw this commit's experiments side by side (dvc_plots/compare.png)
-	python -m mnist_mlp.tools.compare $(RUNS)
 
 bench: $(INSTALLED)  ## Time the pipeline against the plain example (needs MNIST=<dir>)
 	$(if $(MNIST),,$(error make bench needs MNIST=<directory of the four MNIST .gz files>))

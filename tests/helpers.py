@@ -28,13 +28,17 @@ import psutil
 import pytest
 import yaml
 from filelock import FileLock
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.legend import Legend
 from sklearn.neural_network import MLPClassifier
 
 from mnist_mlp.io import pipeline
 from mnist_mlp.io.fetch import decompressed_sha256
 from mnist_mlp.io.idx import encode_idx
 from mnist_mlp.kernels import KernelPin, cpu_flags, plan_pin
-from mnist_mlp.tools.compare import Run
+from mnist_mlp.tools.runs import Run
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILES = (
@@ -341,7 +345,7 @@ def small_model(solver: str = "sgd", random_state: int = 1) -> tuple[MLPClassifi
 
 
 def fake_run(name: str, hidden: list[int], rate: float) -> Run:
-    """An experiment as :mod:`mnist_mlp.tools.compare` reads it, made up."""
+    """A run as :func:`mnist_mlp.tools.runs.load_run` reads it, made up."""
     params = {
         "fetch": {"timeout": 30},
         "train": {"hidden_layer_sizes": hidden, "learning_rate_init": rate, "alpha": 0.0001},
@@ -353,6 +357,17 @@ def fake_run(name: str, hidden: list[int], rate: float) -> Run:
     )
     first_layer = np.random.default_rng(0).normal(size=(784, hidden[0]))
     return Run(name, params, first_layer, curves, accuracy)
+
+
+def legends_over_axes(figure: Figure) -> list[str]:
+    """The titles of the charts that a legend of ``figure`` covers part of, once drawn."""
+    FigureCanvasAgg(figure).draw()
+    legends = [legend.get_window_extent() for legend in figure.findobj(Legend)]
+    return [
+        ax.get_title() or "untitled"
+        for ax in figure.findobj(Axes)
+        if any(legend.overlaps(ax.get_window_extent()) for legend in legends)
+    ]
 
 
 class Running:

@@ -48,6 +48,7 @@ def screenshot(chromium: str, page: Path, out: Path, size: str = "1200,900") -> 
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
+            "--hide-scrollbars",
             *OFFLINE_FLAGS,
             f"--user-data-dir={out.parent / 'chromium-profile'}",
             f"--window-size={size}",
@@ -101,11 +102,17 @@ def test_dvc_plots_show_draws_offline(
     assert blank < drawn / 10
 
 
-def test_report_renders_offline(chromium: str, reproduced: DvcProject, tmp_path: Path) -> None:
+def test_report_renders_offline_in_a_column_to_read(
+    chromium: str, reproduced: DvcProject, tmp_path: Path
+) -> None:
     reproduced.run(sys.executable, "-m", "mnist_mlp.tools.report", "--baseline", "HEAD")
     page = reproduced.root / "reports/report.html"
-    pixels = screenshot(chromium, page, tmp_path / "report.png", size="1400,2400")
+    pixels = screenshot(chromium, page, tmp_path / "report.png", size="1600,2400")
     without_images = strip(r"<img[^>]*>", page, tmp_path / "no-images.html")
-    text_only = screenshot(chromium, without_images, tmp_path / "text.png", size="1400,2400")
+    text_only = screenshot(chromium, without_images, tmp_path / "text.png", size="1600,2400")
     assert drawn_fraction(pixels) > 0.02
     assert drawn_fraction(text_only) < drawn_fraction(pixels) / 3
+    # In a wide window the page keeps to a column in the middle, not the whole width.
+    columns = np.flatnonzero((pixels < 245).any(axis=0))
+    left, right = int(columns.min()), int(columns.max())
+    assert left > 200 and right < 1400 and abs((left + right) / 2 - 800) < 50, (left, right)

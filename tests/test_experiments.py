@@ -1,4 +1,4 @@
-"""dvc exp with any sklearn-valid configuration, a sweep, and the comparison figure."""
+"""dvc exp with any sklearn-valid configuration, and a sweep's experiments shown and plotted."""
 
 from __future__ import annotations
 
@@ -8,40 +8,7 @@ import sys
 
 import pytest
 
-from mnist_mlp.tools.compare import comparison_figure, differing_params, experiment_revisions
-from tests.helpers import DvcProject, exp_show, fake_run, ran_stages
-
-
-def test_differing_params_ignore_fetch_and_equal_values() -> None:
-    runs = [fake_run("a", [50], 0.1), fake_run("b", [100], 0.1), fake_run("c", [50], 0.2)]
-    runs[2].params["fetch"]["timeout"] = 60
-    keys = differing_params([run.params for run in runs])
-    assert keys == ["train.hidden_layer_sizes", "train.learning_rate_init"]
-
-
-def test_comparison_figure_labels_runs_by_what_differs() -> None:
-    figure = comparison_figure([fake_run("a", [50], 0.1), fake_run("b", [3], 0.1)])
-    titles = [sub._suptitle.get_text() for sub in figure.subfigs[0].subfigs]
-    assert titles == ["a\nhidden_layer_sizes=[50]", "b\nhidden_layer_sizes=[3]"]
-    grids = [sub.axes for sub in figure.subfigs[0].subfigs]
-    assert [sum(bool(ax.get_images()) for ax in axes) for axes in grids] == [4, 3]
-    loss_ax, accuracy_ax = figure.subfigs[1].axes
-    assert len(loss_ax.lines) == len(accuracy_ax.lines) == 2
-
-
-def test_experiment_revisions_from_exp_show_rows() -> None:
-    """Rows as ``dvc.api.exp_show()`` returns them (workspace, baseline, experiments)."""
-    exp_show = [
-        {"Experiment": None, "rev": "workspace", "typ": "baseline", "test_score": 0.97},
-        {"Experiment": None, "rev": "main", "typ": "baseline", "test_score": 0.97},
-        {"Experiment": "exp-1", "rev": "a7065a6", "typ": "branch_base", "test_score": 0.98},
-        {"Experiment": "exp-2", "rev": "b7065a6", "typ": "branch_commit", "test_score": 0.9},
-    ]
-    assert experiment_revisions(exp_show) == {
-        "main": "main",
-        "exp-1": "a7065a6",
-        "exp-2": "b7065a6",
-    }
+from tests.helpers import DvcProject, exp_show, ran_stages
 
 
 def read_csv(project: DvcProject, path: str) -> list[dict[str, str]]:
@@ -125,7 +92,7 @@ def test_exp_run_with_a_bad_value_fails_in_one_line_naming_file_and_key(
 
 
 @pytest.mark.pipeline
-def test_sweep_then_show_and_compare(baseline: DvcProject) -> None:
+def test_sweep_then_show_and_plot(baseline: DvcProject) -> None:
     result = baseline.run(
         sys.executable,
         "-m",
@@ -147,12 +114,5 @@ def test_sweep_then_show_and_compare(baseline: DvcProject) -> None:
     # The workspace is left as the sweep found it.
     assert baseline.git("status", "--porcelain").stdout == ""
 
-    names = sorted(experiments)
-    compared = baseline.run(
-        sys.executable, "-m", "mnist_mlp.tools.compare", *names, "--out", "compare.png"
-    )
-    assert "compared 2 runs" in compared.stderr
-    assert (baseline.root / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-    diff = baseline.dvc("plots", "diff", *names, "--json")
+    diff = baseline.dvc("plots", "diff", *sorted(experiments), "--json")
     assert "reports/loss.csv" in json.loads(diff.stdout)["data"]

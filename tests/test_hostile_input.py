@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from markdown_it import MarkdownIt
@@ -35,8 +36,8 @@ from mnist_mlp.io.files import save_arrays
 from mnist_mlp.io.model_file import MAX_SCHEMA_BYTES, load_model, model_bytes
 from mnist_mlp.io.params import load_section, load_yaml
 from mnist_mlp.memory import available_memory
-from mnist_mlp.tools.compare import Run
 from mnist_mlp.tools.report import build_report, render_markdown
+from mnist_mlp.tools.runs import Run
 from tests.helpers import (
     PROJECT_ROOT,
     DvcProject,
@@ -628,7 +629,7 @@ def test_data_mirror_that_is_a_file_is_not_retried(tmp_path: Path, caplog) -> No
     assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
 
 
-# --- 12: report.md escapes what it did not write --------------------------------------
+# --- 12: report.md shows what it did not write as text ---------------------------------
 
 HOSTILE = {
     "visualize.cmap": "gray | injected | cells",
@@ -636,23 +637,27 @@ HOSTILE = {
     "train.activation": "`code` and ``more``",
     "train.alpha": "[click me](https://evil.example/) ![pixel](https://evil.example/p.png)",
     "visualize.neurons": "two\nlines\r\n| fake | row |",
+    "train.momentum": "@octocat #123 owner/repo#4 GH-5 https://evil.example www.evil.example",
+    "train.@team #6 <b>": "**bold** :+1: ~~struck~~ \\[escaped\\]",
 }
+# What GitHub would turn into markup, a mention, an issue reference or a link in text.
+LIVE_IN_TEXT = re.compile(r"@\w|#\d|GH-\d|https?:|www\.|[<>*_~\\\[\]`]|:\+1:")
 
 
 def small_run(name: str) -> Run:
-    curves = {"epoch": ["1", "2"], "loss": ["0.5", "0.3"]}
-    accuracy = {
-        "epoch": ["1", "2"],
-        "train_accuracy": ["0.8", "0.9"],
-        "test_accuracy": ["0.7", "0.8"],
-    }
+    curves = pd.DataFrame({"epoch": [1, 2], "loss": [0.5, 0.3]})
+    accuracy = pd.DataFrame(
+        {"epoch": [1, 2], "train_accuracy": [0.8, 0.9], "test_accuracy": [0.7, 0.8]}
+    )
     return Run(name, {"visualize": {"rows": 1, "cols": 2}}, np.ones((784, 2)), curves, accuracy)
 
 
-def test_markdown_report_escapes_params_and_revision_names() -> None:
+def test_markdown_report_shows_params_metrics_and_names_as_text() -> None:
+    """Every string from params, metrics and the baseline's name is a code span, which
+    GitHub shows as typed; the text around them is ours."""
     params_diff = {"params.yaml": {k: {"old": "x", "new": v} for k, v in HOSTILE.items()}}
-    metrics_diff = {"reports/metrics.json": {"test_score": {"old": 0.9, "new": 0.91}}}
-    baseline = "evil`<b>|[x](https://evil.example/)"
+    metrics_diff = {"reports/metrics.json": {"@admin #7": {"old": 0.9, "new": 0.91}}}
+    baseline = "evil`<b>|[x](https://evil.example/) @octocat #8"
     made = build_report(
         baseline,
         params_diff,
@@ -662,21 +667,21 @@ def test_markdown_report_escapes_params_and_revision_names() -> None:
         {"actual": ["0"], "predicted": ["0"]},
     )
     text = render_markdown(made, "report_files")
-    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    tokens = MarkdownIt("commonmark").enable(["table", "strikethrough"]).parse(text)
     inline = [child for token in tokens for child in (token.children or [])]
-    # Our two figures are the only images; nothing else becomes a link, HTML or code.
+    # Our two figures are the only images, the explore page the only link.
     assert [c.attrs["src"] for c in inline if c.type == "image"] == [
-        "report_files/curves_and_weights.png",
+        "report_files/weights_and_curves.png",
         "report_files/confusion_matrix.png",
     ]
-    assert not [c for c in inline if c.type in ("link_open", "html_inline")]
+    assert [c.attrs["href"] for c in inline if c.type == "link_open"] == ["explore.html"]
+    assert not [c for c in inline if c.type in ("html_inline", "s_open")]
     assert not [t for t in tokens if t.type == "html_block"]
-    assert [c.content for c in inline if c.type == "code_inline"] == [baseline]
-    # Every table row has as many cells as its header, and each value reads back literally.
-    rendered = MarkdownIt("commonmark").enable("table").render(text)
+    live = [c.content for c in inline if c.type == "text" and LIVE_IN_TEXT.search(c.content)]
+    assert live == []
+    # Every table row has as many cells as its header, and each string reads back as typed.
     cells = [t for t in tokens if t.type == "td_open"]
     assert len(cells) == 4 * 1 + 3 * len(HOSTILE)
-    body = [c.content for c in inline if c.type == "text"]
-    for value in HOSTILE.values():
-        assert " ".join(value.split()) in body
-    assert "<script>" not in rendered and '<img src="x"' not in rendered
+    code = [c.content for c in inline if c.type == "code_inline"]
+    for value in [*HOSTILE, *HOSTILE.values(), "@admin #7", baseline]:
+        assert " ".join(value.split()) in code

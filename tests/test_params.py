@@ -163,7 +163,8 @@ def test_yaml_float_without_dot_is_caught() -> None:
 
 
 def test_partial_section_takes_the_defaults_of_what_is_missing() -> None:
-    """An older revision without a param is drawn with its default (make compare)."""
+    """An older revision without a param is drawn with its default (the report's baseline:
+    tests/test_runs.py reads one back)."""
     grid = parse_section(VisualizeParams, {"rows": 2}, "p@old", "visualize", partial=True)
     assert (grid.rows, grid.cols, grid.cmap) == (2, 4, "gray")
     with pytest.raises(ParamsError, match=r"^p@old: visualize\.colour: unknown param"):

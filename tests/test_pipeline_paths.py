@@ -8,7 +8,7 @@ import pytest
 
 from mnist_mlp.errors import PipelineError
 from mnist_mlp.io.pipeline import stage_arguments
-from mnist_mlp.tools.compare import RunFiles
+from mnist_mlp.tools.runs import RunFiles
 from tests.helpers import PROJECT_ROOT
 
 

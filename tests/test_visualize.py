@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.legend import Legend
 from PIL import Image
 
 from mnist_mlp.core.visualize import curves_figure, weight_grid_figure, weight_grid_frames
 from mnist_mlp.io.images import png_bytes, save_gif
+from tests.helpers import legends_over_axes
 
 
 @pytest.fixture
@@ -60,6 +62,16 @@ def test_curves_figure_has_loss_and_accuracy_panels() -> None:
         "test_accuracy",
     ]
     assert len(curves_figure(loss).axes) == 1
+
+
+def test_curves_figure_legend_covers_no_curve() -> None:
+    loss = {"epoch": ["1", "2"], "loss": ["0.5", "0.3"]}
+    names = ["train_accuracy", "test_accuracy", "validation_score"]
+    accuracy = {"epoch": ["1", "2"]} | {name: ["0.1", "0.99"] for name in names}
+    figure = curves_figure(loss, accuracy)
+    [legend] = figure.axes[1].findobj(Legend)
+    assert [text.get_text() for text in legend.get_texts()] == names
+    assert legends_over_axes(figure) == []
 
 
 def rendered(figure) -> np.ndarray:

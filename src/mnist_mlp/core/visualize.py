@@ -37,7 +37,7 @@ class VisualizeParams:
     """The ``visualize`` section of ``params.yaml``: the weight grid, as the example draws it.
 
     The defaults are the example's, for a revision older than a param (see
-    :mod:`mnist_mlp.tools.compare`); the stage needs every param in ``params.yaml``.
+    :mod:`mnist_mlp.tools.runs`); the stage needs every param in ``params.yaml``.
     """
 
     rows: int = param(f"an int from 1 to {MAX_GRID_SIDE}", grid_side, default=4)
@@ -202,14 +202,15 @@ def epoch_series(columns: Mapping[str, Sequence[Any]], name: str) -> tuple[np.nd
 def curves_figure(
     loss: Mapping[str, Sequence[Any]], accuracy: Mapping[str, Sequence[Any]] | None = None
 ) -> Figure:
-    """Training loss per epoch, and accuracies per epoch beside it when given.
+    """Training loss per epoch, and accuracies per epoch beside it when given, their
+    legend to the right of the chart, where it covers no curve.
 
     Parameters
     ----------
     loss : {"epoch": [...], "loss": [...]}
     accuracy : {"epoch": [...], "<name>": [...], ...}, optional
     """
-    figure = Figure(figsize=(10, 4) if accuracy else (5, 4), layout="constrained")
+    figure = Figure(figsize=(11, 4) if accuracy else (5, 4), layout="constrained")
     axes = figure.subplots(1, 2 if accuracy else 1, squeeze=False).ravel()
     axes[0].plot(*epoch_series(loss, "loss"), marker="o")
     axes[0].set(xlabel="epoch", ylabel="training loss", title="Loss")
@@ -218,5 +219,5 @@ def curves_figure(
             if name != "epoch":
                 axes[1].plot(*epoch_series(accuracy, name), marker="o", label=name)
         axes[1].set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
-        axes[1].legend()
+        axes[1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
     return figure
