@@ -76,9 +76,10 @@ def test_markdown_shows_plain_values_and_signed_changes() -> None:
     assert "![Confusion matrix](report_files/confusion_matrix.png)" in text
 
 
-def test_both_formats_link_to_the_explore_page_beside_them() -> None:
+def test_both_formats_point_to_the_explore_page_beside_them() -> None:
+    """The HTML links to it; the Markdown names it without a link, which CML would publish."""
     made = report()
-    line = "Every experiment on one page: `make explore` writes [explore.html](explore.html) "
+    line = "Every experiment on one page: `make explore` writes `explore.html` "
     assert line + "beside this report." in render_markdown(made, "report_files").splitlines()
     page = render_html(made)
     assert "<code>make explore</code> writes <a href='explore.html'>explore.html</a>" in page

@@ -207,9 +207,9 @@ def render_markdown(report: Report, image_dir: str) -> str:
 
     head = markdown_cell(report.baseline)
     lines = [f"# Experiment report: workspace vs {fill('{baseline}')}", ""]
+    # Named, not linked: CI publishes every file report.md links to (`cml --publish`).
     lines += [
-        f"Every experiment on one page: `make explore` writes [{EXPLORE_PAGE}]({EXPLORE_PAGE}) "
-        "beside this report.",
+        f"Every experiment on one page: `make explore` writes `{EXPLORE_PAGE}` beside this report.",
         "",
     ]
     for note in report.notes:
