@@ -32,8 +32,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("directory", type=Path, help="directory of the four .gz IDX files")
     args = parser.parse_args(argv)
     read_yaml(args.params)  # refuses what the stages would refuse, alias bombs included
-    yaml = YAML()  # round trip: comments and layout stay, as written in params.yaml
-    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml = YAML()  # round trip: comments and layout stay (params.yaml is in its layout)
     yaml.representer.add_representer(
         type(None), lambda r, _: r.represent_scalar("tag:yaml.org,2002:null", "null")
     )
