@@ -669,12 +669,12 @@ def test_markdown_report_shows_params_metrics_and_names_as_text() -> None:
     text = render_markdown(made, "report_files")
     tokens = MarkdownIt("commonmark").enable(["table", "strikethrough"]).parse(text)
     inline = [child for token in tokens for child in (token.children or [])]
-    # Our two figures are the only images, the explore page the only link.
+    # Our two figures are the only images, and nothing is a link.
     assert [c.attrs["src"] for c in inline if c.type == "image"] == [
         "report_files/weights_and_curves.png",
         "report_files/confusion_matrix.png",
     ]
-    assert [c.attrs["href"] for c in inline if c.type == "link_open"] == ["explore.html"]
+    assert [c.attrs["href"] for c in inline if c.type == "link_open"] == []
     assert not [c for c in inline if c.type in ("html_inline", "s_open")]
     assert not [t for t in tokens if t.type == "html_block"]
     live = [c.content for c in inline if c.type == "text" and LIVE_IN_TEXT.search(c.content)]
