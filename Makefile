@@ -27,6 +27,8 @@ WORKERS ?= 4
 JOBS ?= 1
 # The git revision `make report` compares the workspace with.
 BASELINE ?= HEAD
+# Also list other branches' or tags' experiments (exps, explore): branches, tags or both.
+REFS ?=
 # The directory of the four MNIST .gz files that `make bench` times the pipeline on.
 MNIST ?= $(DATA_MIRROR)
 export SHARD PUSH PULL WORKERS JOBS BASELINE MNIST
@@ -103,7 +105,8 @@ report: $(INSTALLED) params-check  ## Write reports/report.md and report.html: w
 	python -m mnist_mlp.tools.report --baseline="$$BASELINE"
 
 exps: $(INSTALLED) params-check  ## Print every experiment, best test_score first, in 100 columns
-	python -m mnist_mlp.tools.experiments
+	python -m mnist_mlp.tools.experiments $(if $(findstring branches,$(REFS)),--all-branches) \
+		$(if $(findstring tags,$(REFS)),--all-tags)
 
 explore: $(INSTALLED) params-check  ## Write reports/explore.html: every experiment on one page
 	python -m mnist_mlp.tools.explore
