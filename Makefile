@@ -109,7 +109,8 @@ exps: $(INSTALLED) params-check  ## Print every experiment, best test_score firs
 		$(if $(findstring tags,$(REFS)),--all-tags)
 
 explore: $(INSTALLED) params-check  ## Write reports/explore.html: every experiment on one page
-	python -m mnist_mlp.tools.explore
+	python -m mnist_mlp.tools.explore $(if $(findstring branches,$(REFS)),--all-branches) \
+		$(if $(findstring tags,$(REFS)),--all-tags)
 
 sweep: $(INSTALLED)  ## Run shard SHARD (I/N, default 1/1) of the grid SWEEP="-S ..."
 	python -m mnist_mlp.tools.sweep run --shard "$$SHARD" --jobs "$$JOBS" $(SWEEP)
