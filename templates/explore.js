@@ -427,17 +427,21 @@ function drawGrids() {
   slider.max = last;
   slider.value = state.epoch ?? last;
   $("epoch-label").textContent = `epoch ${slider.value} of ${last}`;
+  for (const figure of $("grids").children) {
+    const canvas = figure.querySelector("canvas");
+    if (canvas) drawGrid(Number(figure.dataset.run), canvas, canvas.nextSibling);
+  }
+}
+
+function renderGrids() {
   $("grids").replaceChildren(...state.picked.map((index) => {
     const run = RUNS[index];
     const figure = node("figure", { "data-run": index }, node("figcaption", {}, swatch(index), run.name));
-    if (run.grid) {
-      const canvas = node("canvas"), caption = node("figcaption");
-      figure.append(canvas, caption);
-      drawGrid(index, canvas, caption);
-    }
+    if (run.grid) figure.append(node("canvas"), node("figcaption"));
     for (const note of run.notes) figure.append(node("p", { class: "note" }, note));
     return figure;
   }));
+  drawGrids();
 }
 
 function copyButton(code) {
@@ -479,7 +483,7 @@ function renderPicked() {
   if (!some) return;
   $("legend").replaceChildren(...state.picked.map((i) => node("span", {}, swatch(i), `${RUNS[i].name} (${RUNS[i].commit})`)));
   $("curves").replaceChildren(...lineCharts());
-  drawGrids();
+  renderGrids();
   $("bars").replaceChildren(...barCharts());
   $("confusions").replaceChildren(...state.picked.filter((i) => RUNS[i].confusion).map((i) =>
     node("figure", {}, node("figcaption", {}, swatch(i), RUNS[i].name), confusionMatrix(i))));
