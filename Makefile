@@ -105,7 +105,7 @@ report: $(INSTALLED) params-check  ## Write reports/report.md and report.html: w
 	python -m mnist_mlp.tools.report --baseline="$$BASELINE"
 
 exps: $(INSTALLED) params-check  ## Print every experiment, best test_score first, in 100 columns
-	python -m mnist_mlp.tools.experiments $(if $(findstring branches,$(REFS)),--all-branches) \
+	@python -m mnist_mlp.tools.experiments $(if $(findstring branches,$(REFS)),--all-branches) \
 		$(if $(findstring tags,$(REFS)),--all-tags)
 
 explore: $(INSTALLED) params-check  ## Write reports/explore.html: every experiment on one page
