@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import subprocess
 import sys
 import zlib
 from pathlib import Path
@@ -30,7 +31,7 @@ from mnist_mlp.tools.explore import (
     script_json,
     weight_frames,
 )
-from tests.helpers import PROJECT_ROOT, DvcProject
+from tests.helpers import PROJECT_ROOT, DvcProject, assert_one_line_error
 
 HOSTILE = "</script><script>alert(1)</script><!-- & <img src=x onerror=alert(2)>"
 
@@ -145,6 +146,16 @@ def test_page_embeds_every_run_once_with_its_changed_params(tmp_path: Path) -> N
     ]
     assert data["runs"][1]["values"]["p:train.solver"] == json.dumps(HOSTILE)
     assert set(data["colormaps"]) == {"gray"}
+
+
+@pytest.mark.parametrize("tool", ["experiments", "explore"])
+def test_outside_a_project_is_one_line_naming_dvc_yaml(tmp_path: Path, tool: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", f"mnist_mlp.tools.{tool}"], cwd=tmp_path, capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert_one_line_error(result, "dvc.yaml")
+    assert result.stdout == "" and list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.pipeline

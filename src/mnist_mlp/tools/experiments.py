@@ -1,8 +1,8 @@
 """Every run ``dvc exp show`` lists, read once, and a leaderboard that fits a terminal.
 
 ``python -m mnist_mlp.tools.experiments [--all-branches] [--all-tags]`` prints each run's
-name, train and test score, final training loss and the params that differ between the
-runs, best ``test_score`` first, in at most 100 columns.
+name, train and test score, final training loss and the params it changed from the
+commit it was run from, best ``test_score`` first, in at most 100 columns.
 
 The runs are the workspace, ``HEAD`` and its experiments (with ``--all-branches`` and
 ``--all-tags``, those of every branch and tag too), as DVC collects them for ``dvc exp
@@ -178,7 +178,8 @@ def git_blobs(repo: str | os.PathLike[str], specs: Sequence[str]) -> list[bytes 
         check=False,
     )
     if result.returncode != 0:
-        raise PipelineError(f"git cat-file failed: {result.stderr.decode(errors='replace')}")
+        message = result.stderr.decode(errors="replace").strip().splitlines() or ["no message"]
+        raise PipelineError(f"git cat-file failed: {message[-1]}")
     blobs: list[bytes | None] = []
     stream = io.BytesIO(result.stdout)
     for _ in specs:

@@ -6,8 +6,9 @@ and filterable table, parallel coordinates to brush, and for the runs picked the
 curves, weight grids, animation, confusion matrices, per-class bars and the commands that
 bring them back. The page loads nothing from the network: its script is inlined from
 ``templates/explore.js``, the data is JSON in the page, and every string from params,
-names or DVC is shown as text. The weight images are quantized to 8 bits on each run's
-colour scale, deflated, and decoded only when a run is picked.
+names or DVC is shown as text. The weights are colour indices on each run's final colour
+scale (8 bits for the final grid, 4 for the animation's earlier frames), deflated, and
+inflated by the browser only when a run is picked.
 """
 
 from __future__ import annotations
