@@ -426,13 +426,11 @@ def serving(httpd: ThreadingHTTPServer) -> Iterator[None]:
 
 
 def generated_snapshots(rng: np.random.Generator, n_epochs: int, n_hidden: int) -> np.ndarray:
-    """First-layer weights after each epoch, made up to compress like a real MNIST run's:
-    Glorot-uniform noise that stays where MNIST's border pixels are blank, smooth strokes
-    learned in the middle (most in the first epochs), and each epoch's SGD jitter there.
-
-    Shape (n_epochs, 784, n_hidden). A 50-unit, 10-epoch one packs to 33 KB in the explore
-    page, the full MNIST run of the committed params to 34 KB.
-    """
+    """First-layer weights after each epoch, shape (n_epochs, 784, n_hidden), made up to
+    pack in the explore page about as small as a real run's (the committed params on the
+    full MNIST): Glorot-uniform noise that stays where MNIST's border pixels are blank,
+    smooth strokes learned in the middle (most in the first epochs), and each epoch's SGD
+    jitter there."""
     bound = np.sqrt(6 / (784 + n_hidden))
     init = rng.uniform(-bound, bound, (784, n_hidden))
     y, x = np.mgrid[:28, :28] / 28
