@@ -25,6 +25,8 @@ PULL ?=
 WORKERS ?= 4
 # The git revision `make report` compares the workspace with.
 BASELINE ?= HEAD
+# Also list other branches' or tags' experiments (exps, explore): branches, tags or both.
+REFS ?=
 # The directory of the four MNIST .gz files that `make bench` times the pipeline on.
 MNIST ?= $(DATA_MIRROR)
 export SHARD PUSH PULL WORKERS BASELINE MNIST
@@ -101,10 +103,12 @@ report: $(INSTALLED) params-check  ## Write reports/report.md and report.html: w
 	python -m mnist_mlp.tools.report --baseline="$$BASELINE"
 
 exps: $(INSTALLED) params-check  ## Print every experiment, best test_score first, in 100 columns
-	python -m mnist_mlp.tools.experiments
+	@python -m mnist_mlp.tools.experiments $(if $(findstring branches,$(REFS)),--all-branches) \
+		$(if $(findstring tags,$(REFS)),--all-tags)
 
 explore: $(INSTALLED) params-check  ## Write reports/explore.html: every experiment on one page
-	python -m mnist_mlp.tools.explore
+	python -m mnist_mlp.tools.explore $(if $(findstring branches,$(REFS)),--all-branches) \
+		$(if $(findstring tags,$(REFS)),--all-tags)
 
 sweep: $(INSTALLED)  ## Run shard SHARD of the grid SWEEP here; PUSH=<remote> pushes each point
 	python -m mnist_mlp.tools.sweep run --shard="$$SHARD" --push="$$PUSH" $(SWEEP)

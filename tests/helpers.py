@@ -38,6 +38,8 @@ from mnist_mlp.io import pipeline
 from mnist_mlp.io.fetch import decompressed_sha256
 from mnist_mlp.io.idx import encode_idx
 from mnist_mlp.kernels import KernelPin, cpu_flags, plan_pin
+from mnist_mlp.tools import experiments
+from mnist_mlp.tools.explore import Artifacts
 from mnist_mlp.tools.runs import Run
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -458,3 +460,79 @@ def serving(httpd: ThreadingHTTPServer) -> Iterator[None]:
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
+
+
+def generated_snapshots(rng: np.random.Generator, n_epochs: int, n_hidden: int) -> np.ndarray:
+    """First-layer weights after each epoch, shape (n_epochs, 784, n_hidden), made up to
+    pack in the explore page about as small as a real run's (the committed params on the
+    full MNIST): Glorot-uniform noise that stays where MNIST's border pixels are blank,
+    smooth strokes learned in the middle (most in the first epochs), and each epoch's SGD
+    jitter there."""
+    bound = np.sqrt(6 / (784 + n_hidden))
+    init = rng.uniform(-bound, bound, (784, n_hidden))
+    y, x = np.mgrid[:28, :28] / 28
+    middle = ((y - 0.5) ** 2 + (x - 0.5) ** 2 <= 0.16).ravel()[:, None]
+    strokes = np.zeros_like(init)
+    for unit in range(n_hidden):
+        for cy, cx, width, weight in rng.uniform(
+            [0.25, 0.25, 0.04, -0.6], [0.75, 0.75, 0.1, 0.6], (4, 4)
+        ):
+            strokes[:, unit] += (
+                weight * np.exp(-((y - cy) ** 2 + (x - cx) ** 2) / (2 * width**2)).ravel()
+            )
+    progress = (np.arange(1, n_epochs + 1) / n_epochs) ** 0.3
+    jitter = rng.normal(0, 0.02, (n_epochs, 784, n_hidden))
+    return init + middle * (progress[:, None, None] * strokes + jitter)
+
+
+def generated_runs(n: int, seed: int = 0) -> tuple[list[experiments.Run], Iterator[Artifacts]]:
+    """``n`` runs of one commit as the explore page reads them, made up with real sizes:
+    the committed params (learning rate and alpha varied), ten epochs, 50 hidden units,
+    10,000 test images. The first is the commit itself; the artifacts come one at a time."""
+    rng = np.random.default_rng(seed)
+    params = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text())
+    commit = "0" * 40
+    runs = []
+    for index in range(n):
+        run_params = {**params, "train": dict(params["train"])}
+        if index:
+            run_params["train"]["learning_rate_init"] = float(rng.choice([0.01, 0.05, 0.1, 0.2]))
+            run_params["train"]["alpha"] = float(rng.choice([1e-5, 1e-4, 1e-3, 1e-2]))
+        scores = rng.uniform(0.9, 1.0, 2).round(4)
+        metrics = {"test_score": scores.min(), "train_score": scores.max()}
+        rev = f"{rng.integers(16**10):010x}" * 4 if index else commit
+        runs.append(
+            experiments.Run(
+                [f"exp-{index}" if index else "main"],
+                rev,
+                commit,
+                index > 0,
+                run_params,
+                metrics,
+                {},
+            )
+        )
+
+    def artifacts() -> Iterator[Artifacts]:
+        epochs = np.arange(1, 11)
+        for _ in runs:
+            actual = rng.integers(0, 10, 10_000)
+            predicted = np.where(rng.random(10_000) < 0.97, actual, rng.integers(0, 10, 10_000))
+            loss = 0.3 * epochs ** -rng.uniform(0.5, 1.0)
+            yield Artifacts(
+                loss=pd.DataFrame({"epoch": epochs, "loss": loss}),
+                accuracy=pd.DataFrame(
+                    {"epoch": epochs, "train_accuracy": 1 - loss / 5, "test_accuracy": 1 - loss / 4}
+                ),
+                per_class=pd.DataFrame(
+                    {
+                        "class": range(10),
+                        "precision": rng.uniform(0.9, 1, 10),
+                        "recall": rng.uniform(0.9, 1, 10),
+                    }
+                ),
+                confusion=pd.DataFrame({"actual": actual, "predicted": predicted}),
+                snapshots=generated_snapshots(rng, 10, 50),
+            )
+
+    return runs, artifacts()
