@@ -1,258 +1,249 @@
-"""Measure what the pipeline costs against the bare example, in one run on one machine.
+"""Time the pipeline against the plain example script; print one Markdown table.
 
-``python -m benchmarks.bench --data DIR [--repeats 5]`` (``make bench``), from the project
-root, prints one markdown table (:data:`TABLE`): each measure's median over the repeats, its
-ratio to what it is compared with, the target and whether it is met.
-``docs/performance.md`` says what the numbers mean and which floors no pipeline of five DVC
-stages can go below. ``--quick`` with ``--train-size``/``--test-size``/``--max-iter`` runs
-it once on tiny data, and ``--only`` some of its groups (:data:`GROUPS`), so that a test can
-keep it from rotting; no test asserts a timing.
+``python -m benchmarks.bench --data DIR`` (``make bench``; DIR holds the four MNIST ``.gz``
+files) times each row in a fresh clone of the project's HEAD; ``--quick``, on tiny data.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
-import math
+import gzip
+import hashlib
 import os
+import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import NamedTuple
 
 import yaml
 
-from benchmarks.measure import (
-    ROOT,
-    STAGES,
-    measure_dvc,
-    measure_fits,
-    measure_floor,
-    measure_script,
-    measure_stages,
-    measure_sweep,
-    new_repo,
-    project_params,
-    run,
-    script_command,
-)
-from mnist_mlp.tools.sweep import Point, build_grid
-
-# The sweep (e): 8 points, or 2 with --quick.
-GRID = ["-S", "train.learning_rate_init=0.05,0.1,0.15,0.2", "-S", "train.alpha=0.0001,0.001"]
-QUICK_GRID = ["-S", "train.learning_rate_init=0.05,0.1"]
-# Each measure: (what, unit, the measure it is compared with, the most that ratio may be).
-TABLE: dict[str, tuple[str, str, str | None, float | None]] = {
-    "(a)": ("(a) the example as one plain script", "s", None, None),
-    "(a) pinned": (
-        "(a) the same, BLAS on one thread and CPU kernels pinned as in the stages",
-        "s",
-        None,
-        None,
-    ),
-    "(a) pinned pair": ("(a) pinned, two copies at once (both done)", "s", None, None),
-    "(b)": ("(b) `dvc repro`, empty cache", "s", "(a)", 1.5),
-    "(b) floor": (
-        "(b) its floor, least times: (a) pinned + (i)'s cold repro + both imports + record",
-        "s",
-        "(a)",
-        1.5,
-    ),
-    "dvc status": ("(c) `dvc status`, nothing to do", "s", None, None),
-    "(c)": ("(c) `dvc repro`, nothing to do", "s", "dvc status", 1.3),
-    "(d)": ("(d) `dvc exp run -S train.learning_rate_init=0.2`", "s", "(a)", 1.3),
-    "(d) floor": (
-        "(d) its floor, least times: (a) pinned − .gz + (i)'s exp run + scikit-learn + record",
-        "s",
-        "(a)",
-        1.3,
-    ),
-    "(d) beside (e)": ("(d) again, half before and half after the worker", "s", None, None),
-    "(e) worker": ("(e) one sweep worker, per experiment", "s", "(d) beside (e)", 1.05),
-    "(e)": ("(e) the sweep grid, 2 worker processes", "s", "(a) per point", 1.0),
-    "(e) floor": (
-        "(e) its floor: points that must run, in pairs of (a) pinned two at once + (d)'s extras",
-        "s",
-        "(a) per point",
-        1.0,
-    ),
-    "(a) per point": (
-        "(e) the plain script once per point of the grid, half before it and half after",
-        "s",
-        None,
-        None,
-    ),
-    "(g)": ("(g) DVC cache growth of that experiment", "MiB", None, None),
-    "(a) memory": ("(a) peak memory of the plain script", "MiB", None, None),
-    **{stage: (f"(f) peak memory, stage {stage}", "MiB", "(a) memory", 0.4) for stage in STAGES},
-    "train": ("(f) peak memory, stage train", "MiB", "(a) memory", 0.8),
-    "train float32": ("(f) peak memory, stage train, float32", "MiB", "(a) memory", 0.5),
-    "train floor": ("(f) train's floor: scikit-learn + float64 matrix", "MiB", "(a) memory", 0.8),
-    "float32 floor": ("(f) train's floor: scikit-learn + float32 matrix", "MiB", "(a) memory", 0.5),
-    "float64 fit": ("(h) the fit, float64, CPU kernels pinned", "s", None, None),
-    "float32 fit": ("(h) the fit, float32 (target: 1.4× faster)", "s", "float64 fit", 0.71),
-    "float32 points": ("(h) float32's test accuracy minus float64's", "points", None, None),
-    "native fit": ("(j) the fit, float64, this CPU's own kernels", "s", None, None),
-    "pinned fit": ("(j) the fit, float64, CPU kernels pinned", "s", "native fit", None),
-    "native float32": ("(j) the fit, float32, this CPU's own kernels", "s", None, None),
-    "pinned float32": ("(j) the fit, float32, CPU kernels pinned", "s", "native float32", None),
-    "no-op repro": (
-        "(i) `dvc repro` of 5 stages that compute nothing, storing the data's sizes, empty cache",
-        "s",
-        None,
-        None,
-    ),
-    "no-op exp run": ("(i) `dvc exp run` of the last 3 of those stages", "s", None, None),
-    "sklearn": ("(i) `import sklearn.neural_network`", "s", None, None),
-    "split import": ("(i) `import sklearn.model_selection` (preprocess's split)", "s", None, None),
-    "scoring": ("(i) scoring both sets once, as after each epoch", "s", None, None),
-    "gunzip": ("(i) reading the four .gz files", "s", None, None),
-}
+ROOT = Path(__file__).resolve().parents[1]
+PLAIN_SCRIPT = [sys.executable, str(ROOT / "benchmarks/reference.py")]
+STAGES = ("fetch", "preprocess", "train", "evaluate", "visualize")
+GRID = ("0.05", "0.1", "0.2", "0.3")  # the sweep's values of train.learning_rate_init
+TINY_TRAIN, TINY_TEST, QUICK_EPOCHS = 200, 100, 2
+PLAIN = "the plain script"
 
 
-def verdict(key: str, within: bool) -> str:
-    """A measure meets its target or not; a floor above its target proves it out of reach."""
-    if key.endswith("floor"):
-        return "reachable" if within else "out of reach"
-    return "yes" if within else "NO"
+class Row(NamedTuple):
+    """One line of the table: each run of what was measured and of what it is against."""
+
+    what: str
+    unit: str
+    runs: tuple[float, ...]
+    against: str = ""
+    against_runs: tuple[float, ...] = ()
+
+    @property
+    def ratio(self) -> float | None:  # None: nothing against
+        median = statistics.median
+        return median(self.runs) / median(self.against_runs) if self.against_runs else None
 
 
-def markdown(values: dict[str, float]) -> str:
-    """The one table: a row for each measure of :data:`TABLE` that was taken."""
-    lines = ["| measure | median | ratio | target | met |", "| --- | --- | --- | --- | --- |"]
-    for key, (what, unit, base, most) in TABLE.items():
-        if key not in values:
-            continue
-        cells = [what, f"{values[key]:.2f} {unit}", "", "", ""]
-        if base in values:
-            ratio = values[key] / values[base]
-            cells[2] = f"{ratio:.2f} × {base}"
-            if most is not None:
-                cells[3:] = [f"≤ {most}", verdict(key, ratio <= most)]
-        lines.append("| " + " | ".join(cells) + " |")
+def alternate(repeats: int, *sides: Callable[[], float]) -> list[tuple[float, ...]]:
+    """Each side's results, taking turns each round: all meet a drifting machine's minutes."""
+    return list(zip(*[[side() for side in sides] for _ in range(repeats)], strict=True))
+
+
+class Bench:
+    """The data, a scratch directory holding a clone of the project, the repeats."""
+
+    def __init__(self, data: Path, work: Path, repeats: int, quick: bool) -> None:
+        self.data, self.work, self.repeats, self.quick = data, work, repeats, quick
+        self.project = work / "project"
+        self.env = os.environ | {
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            "PYTHONPATH": str(self.project / "src"),  # the clone's code, not this tree's
+            "DATA_MIRROR": str(data), "DVC_NO_ANALYTICS": "1",
+            "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+            "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.invalid",
+        }  # fmt: skip
+
+    def run(self, command: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+        """Run ``command`` in the clone: wall seconds, peak MiB; exit with its error if it fails."""
+        with tempfile.TemporaryFile() as output:
+            start = time.perf_counter()
+            process = subprocess.Popen(command, cwd=self.project, env=env or self.env,
+                                       stdout=output, stderr=output)  # fmt: skip
+            _, status, usage = os.wait4(process.pid, 0)  # this child's peak memory, no other's
+            wall = time.perf_counter() - start
+            process.returncode = os.waitstatus_to_exitcode(status)
+            if process.returncode:
+                output.seek(0)
+                lines = output.read().decode(errors="replace").strip().splitlines() or [""]
+                why = next((line for line in lines if line.startswith("ERROR")), lines[-1])
+                raise SystemExit(f"bench: `{shlex.join(command)}` failed: {why}")
+        return wall, usage.ru_maxrss / 1024
+
+    def plain(self, *options: str) -> tuple[float, float]:
+        """Run the plain script, ``benchmarks/reference.py``; with ``quick``, for 2 epochs."""
+        epochs = ["--max-iter", str(QUICK_EPOCHS)] if self.quick else []
+        return self.run([*PLAIN_SCRIPT, str(self.data), str(self.work), *epochs, *options])
+
+    def reset(self) -> None:
+        """The clone as committed, no experiments, no run-cache: the next run computes."""
+        self.run(["git", "checkout", "--quiet", "--", "."])
+        self.run(["dvc", "checkout", "--quiet", "--force"])
+        self.run(["dvc", "exp", "remove", "--quiet", "--all-commits"])
+        shutil.rmtree(self.project / ".dvc/cache/runs", ignore_errors=True)
+
+    def stage(self, name: str, *options: str) -> tuple[float, float]:
+        """Run stage ``name``'s command from dvc.yaml alone, ``options`` added."""
+        command = yaml.safe_load((self.project / "dvc.yaml").read_text())["stages"][name]["cmd"]
+        return self.run(["sh", "-c", f"{command} {shlex.join(options)}"])
+
+
+def setup(bench: Bench) -> list[Row]:
+    """``make venv`` with uv and with pip, each into a new directory from empty caches."""
+    # As on most machines: no pip config or local wheels, no PYTHONDONTWRITEBYTECODE.
+    env = {k: v for k, v in bench.env.items() if k != "PIP_FIND_LINKS"}
+    env |= {"PIP_CONFIG_FILE": os.devnull, "PYTHONDONTWRITEBYTECODE": ""}
+    venv, caches = bench.work / "venv", bench.work / "caches"
+
+    def build(installer: str) -> float:
+        shutil.rmtree(venv, ignore_errors=True)
+        shutil.rmtree(caches, ignore_errors=True)
+        env.update(PIP_CACHE_DIR=str(caches / "pip"), UV_CACHE_DIR=str(caches / "uv"))
+        wall = bench.run(["make", "venv", f"VENV={venv}", f"INSTALLER={installer}"], env)[0]
+        if installer == "uv" and not (venv / "bin/uv").exists():
+            raise SystemExit("bench: uv could not be installed; `make venv` fell back to pip")
+        return wall
+
+    uv, pip = alternate(bench.repeats, lambda: build("uv"), lambda: build("pip"))
+    return [Row("cold `make venv`, uv", "s", uv, "pip", pip)]
+
+
+def reproduce(bench: Bench) -> list[Row]:
+    """``make repro`` in fresh clones, then a no-op ``dvc repro`` in the last, committed."""
+    # In this process's environment, not one of the clone's own: the set-up row times that.
+    repro = ["make", "repro", f"VENV={sys.prefix}", "--assume-old", f"{sys.prefix}/.installed"]
+
+    def pipeline() -> float:
+        shutil.rmtree(bench.project, ignore_errors=True)
+        bench.project.mkdir()
+        bench.run(["git", "clone", "--quiet", str(ROOT), "."])
+        if bench.quick:
+            shutil.copy(bench.data / "params.yaml", bench.project)  # tiny_mnist's
+            bench.run(["git", "commit", "--quiet", "-am", "Fit params.yaml to the tiny data"])
+        return bench.run(repro)[0]
+
+    runs, plain = alternate(bench.repeats, pipeline, lambda: bench.plain()[0])
+    bench.run(["git", "commit", "--quiet", "--allow-empty", "-am", "Reproduce"])
+    no_op = tuple(bench.run(["dvc", "repro"])[0] for _ in range(bench.repeats))
+    cold = Row("cold `make repro`, fresh clone", "s", runs, PLAIN, plain)
+    return [cold, Row("`dvc repro`, nothing changed", "s", no_op)]
+
+
+def experiment(bench: Bench) -> list[Row]:
+    def exp_run() -> float:
+        bench.reset()
+        return bench.run(["dvc", "exp", "run", "-S", "train.learning_rate_init=0.2"])[0]
+
+    runs, plain = alternate(bench.repeats, exp_run, lambda: bench.plain()[0])
+    return [Row("`dvc exp run -S train.learning_rate_init=0.2`", "s", runs, PLAIN, plain)]
+
+
+def sweep(bench: Bench) -> list[Row]:
+    """The sweep's points per minute against one process fitting the grid in a loop."""
+    grid = GRID[:1] if bench.quick else GRID
+    command = ["python", "-m", "mnist_mlp.tools.sweep", "run"]
+    command += ["-S", f"train.learning_rate_init={','.join(grid)}"]
+
+    def swept() -> float:
+        bench.reset()
+        return 60 * len(grid) / bench.run(command)[0]
+
+    def loop() -> float:
+        return 60 * len(grid) / bench.plain("--learning-rates", *grid)[0]
+
+    runs, loops = alternate(bench.repeats, swept, loop)
+    return [Row(f"sweep, {len(grid)}-point grid", "points/min", runs, "a loop", loops)]
+
+
+def memory(bench: Bench) -> list[Row]:
+    """Each stage's peak memory, its command run alone, against the plain script's."""
+    sides = [lambda name=name: bench.stage(name)[1] for name in STAGES]
+    plain, *stages = alternate(bench.repeats, lambda: bench.plain()[1], *sides)
+    rows = zip(STAGES, stages, strict=True)
+    return [Row(f"peak memory, {name}", "MiB", runs, PLAIN, plain) for name, runs in rows]
+
+
+def dtype(bench: Bench) -> list[Row]:
+    """The train stage with float32 features against float64, the default."""
+    params = yaml.safe_load((bench.project / "params.yaml").read_text())
+    float32 = bench.work / "float32.yaml"
+    float32.write_text(yaml.safe_dump(params | {"features": {"dtype": "float32"}}))
+    train = lambda *options: bench.stage("train", *options)[0]  # noqa: E731
+    runs, float64 = alternate(bench.repeats, lambda: train("--params", str(float32)), train)
+    return [Row("train stage, float32 features", "s", runs, "float64", float64)]
+
+
+# In this order: the rows after reproduce work in the clone it reproduced, and those that
+# leave its workspace unlike its dvc.lock come last; the set-up, which needs PyPI, last.
+ROWS = (reproduce, experiment, sweep, memory, dtype, setup)
+
+
+def measure(data: Path, work: Path, repeats: int = 3, quick: bool = False) -> list[Row]:
+    """Every row, measured in ``work`` on ``data``; ``quick``: on :func:`tiny_mnist`'s."""
+    bench = Bench(data.resolve(), work, repeats, quick)
+    return [row for measure_row in (ROWS[:-1] if quick else ROWS) for row in measure_row(bench)]
+
+
+def tiny_mnist(directory: Path) -> Path:
+    """Write into ``directory`` the four MNIST files, random, and a params.yaml for them."""
+    # Imported here: numpy would raise this process's memory, which its children start at.
+    import numpy as np
+
+    from mnist_mlp.io.idx import encode_idx
+
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["fetch"]["mirrors"] = []
+    params["split"].update(train_size=TINY_TRAIN, test_size=TINY_TEST)
+    params["train"]["max_iter"] = QUICK_EPOCHS
+    rng = np.random.default_rng(0)
+    for item in params["fetch"]["files"]:
+        count = TINY_TRAIN if item["name"].startswith("train") else TINY_TEST
+        shape = (count, 28, 28) if "images" in item["name"] else (count,)
+        raw = encode_idx(rng.integers(0, 256 if len(shape) == 3 else 10, shape))
+        item["sha256"] = hashlib.sha256(raw).hexdigest()
+        (directory / item["name"]).write_bytes(gzip.compress(raw))
+    (directory / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    return directory
+
+
+def markdown(rows: Sequence[Row]) -> str:
+    """The table under a line giving the date, the CPU, its cores and the commit."""
+    cpuinfo = Path("/proc/cpuinfo")  # Linux's; elsewhere the line names no CPU model
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    cpu = next((line.split(":")[1].strip() for line in lines if "model name" in line), "")
+    commit = subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True)
+    lines = [f"{time.strftime('%F')}, {cpu}, {os.cpu_count()} cores, commit {commit.strip()}", ""]
+    lines += ["| measured | median | against | its median | ratio |", "|---|---|---|---|---|"]
+    for row in rows:
+        cells = [row.what, f"{statistics.median(row.runs):.3g} {row.unit}", "", "", ""]
+        if row.ratio is not None:
+            base = statistics.median(row.against_runs)
+            cells[2:] = [row.against, f"{base:.3g} {row.unit}", f"{row.ratio:.2f}"]
+        lines.append(f"| {' | '.join(cells)} |")
     return "\n".join(lines)
-
-
-# The groups of measurements ``--only`` selects (the smoke test takes the quicker ones).
-GROUPS = ("script", "dvc", "sweep", "stages", "fits", "floor")
-
-
-def floors(values: dict[str, float], max_iter: int, computed: int | None) -> dict[str, float]:
-    """The least any pipeline of these five DVC stages can take: all the script does, with
-    BLAS on one thread as every stage computes (for the same bytes on every machine), plus
-    what the pipeline cannot leave out. That is DVC running the stages; evaluate importing
-    scikit-learn to load the model train wrote; and the per-epoch record (``accuracy.csv``),
-    which scores both sets after every epoch where the script scores them once. An
-    experiment reuses fetch's work, so its floor does without the script's .gz reading. A
-    cold run also has DVC hash and store the raw files and the split arrays, and
-    preprocess import scikit-learn for ``train_test_split``, in a process of its own.
-    Each part is its least time over the repeats (the .gz reading, taken off, its median).
-
-    The grid's floor, when it was swept: its ``computed`` experiments (the points DVC
-    cannot skip) two at a time, each pair taking at least the pinned script run twice at
-    once (the two cores share memory and caches) plus each one's DVC, evaluate import and
-    record, counted once as the two run side by side; an odd one alone."""
-    evaluate_import = values["sklearn"]
-    record = (max_iter - 1) * values["scoring least"]
-    extras = values["no-op exp run least"] + evaluate_import + record - values["gunzip"]
-    result = {
-        "(d) floor": values["(a) pinned least"] + extras,
-        "(b) floor": values["(a) pinned least"]
-        + values["no-op repro least"]
-        + values["split import"]
-        + evaluate_import
-        + record,
-    }
-    if computed is not None:
-        pairs, alone = divmod(computed, 2)
-        result["(e) floor"] = (
-            pairs * (values["(a) pinned pair least"] + extras) + alone * result["(d) floor"]
-        )
-    return result
-
-
-def grid_points(grid: Sequence[str]) -> list[Point]:
-    """The points of ``grid`` (``-S`` overrides), parsed as the sweep parses them."""
-    return build_grid([text for text in grid if text != "-S"], {}, check=False)
-
-
-def computed_points(points: Sequence[Point], params: dict[str, Any]) -> int:
-    """How many of ``points`` DVC must compute: all but one holding ``params``' own
-    values, whose outputs are already there."""
-
-    def value(key: str) -> Any:
-        section, name = key.split(".", 1)
-        return params[section][name]
-
-    return sum(any(value(key) != v for key, v in point.values.items()) for point in points)
-
-
-def measure_all(args: argparse.Namespace, data: Path, work: Path) -> dict[str, float]:
-    env = os.environ | {
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "DATA_MIRROR": str(data), "DVC_NO_ANALYTICS": "1",
-        "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid",
-        "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.invalid",
-    }  # fmt: skip
-    values: dict[str, float] = {}
-    options = ["--max-iter", str(args.max_iter), "--train-size", str(args.train_size)]
-    script = script_command(data, options)
-    if "script" in args.only:
-        values |= measure_script(script, work, env, args.repeats, "sweep" in args.only)
-    project = work / "project"
-    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
-    for name in tracked.stdout.split():
-        if (ROOT / name).is_file():  # not a deleted file
-            (project / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, project / name)
-    params = project_params(data, args)
-    new_repo(project, {"params.yaml": params}, env)
-    if "dvc" in args.only:
-        values |= measure_dvc(project, env, args.repeats)
-    elif {"sweep", "stages"} & set(args.only):
-        run(["dvc", "repro"], project, env)
-        run(["git", "commit", "-q", "-am", "reproduced"], project, env)
-    grid = QUICK_GRID if args.quick else GRID
-    points = grid_points(grid)
-    if "sweep" in args.only:
-        values |= measure_sweep(project, env, args.repeats, grid, script, len(points))
-    if "stages" in args.only:
-        values |= measure_stages(project, env)
-    if "fits" in args.only:
-        values |= measure_fits(project, data, args.repeats)
-    if "floor" in args.only:
-        split_bytes = (args.train_size + args.test_size) * (28 * 28 + 1)  # uint8 X and y
-        values |= measure_floor(work, data, env, args.repeats, split_bytes)
-        matrix = args.train_size * 28 * 28 / 2**20
-        values["train floor"] = values["sklearn memory"] + 8 * matrix
-        values["float32 floor"] = values["sklearn memory"] + 4 * matrix
-    if {"script", "fits", "floor"} <= set(args.only):
-        swept = "sweep" in args.only
-        computed = computed_points(points, yaml.safe_load(params)) if swept else None
-        values |= floors(values, args.max_iter, computed)
-    return {key: value for key, value in values.items() if not math.isnan(value)}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, required=True, help="directory of the 4 .gz files")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--quick", action="store_true", help="one repeat")
-    parser.add_argument("--train-size", type=int, default=60000)
-    parser.add_argument("--test-size", type=int, default=10000)
-    parser.add_argument("--max-iter", type=int, default=10)
-    parser.add_argument(
-        "--only", nargs="+", choices=GROUPS, default=GROUPS, help="measure these groups only"
-    )
+    data = parser.add_mutually_exclusive_group(required=True)
+    data.add_argument("--data", type=Path, help="the directory of the four MNIST .gz files")
+    data.add_argument("--quick", action="store_true", help="tiny data, once, no set-up row")
     args = parser.parse_args(argv)
-    args.repeats = 1 if args.quick else args.repeats
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    with tempfile.TemporaryDirectory(prefix="mnist-mlp-bench-") as work:
-        values = measure_all(args, args.data.resolve(), Path(work))
-    print(markdown(values))  # noqa: T201 - the table is the output
+    with tempfile.TemporaryDirectory(prefix="mnist-mlp-bench-") as tmp:
+        mnist = tiny_mnist(Path(tmp)) if args.quick else args.data
+        rows = measure(mnist, Path(tmp), repeats=1 if args.quick else 3, quick=args.quick)
+    sys.stdout.write(markdown(rows) + "\n")
 
 
 if __name__ == "__main__":
