@@ -278,7 +278,9 @@ def test_edits_made_during_a_sweep_are_neither_recorded_nor_lost(reproduced: Dvc
     params.write_text(params.read_text().replace("cmap: gray", "cmap: viridis"))
     assert worker.finish() == 1
     error = worker.lines[-1]
-    assert error.startswith("ERROR __main__: ") and "README.md, params.yaml changed" in error
+    assert (
+        error.startswith("ERROR __main__: ") and "README.md, params.yaml changed meanwhile" in error
+    )
     patch = error.split(" saved in ")[1].split(" ")[0]
     # Nothing recorded holds the edits; the workspace is HEAD's; the edits are in the patch.
     for commit in experiments(reproduced).values():
@@ -371,7 +373,7 @@ def test_three_shards_on_three_clones_then_gather(
 def test_gather_lists_missing_points_and_fails(reproduced: DvcProject) -> None:
     reproduced.run(*sweep("run", "-Strain.max_iter=2"))
     result = reproduced.run(*sweep("gather", "-Strain.max_iter=2,4"), check=False)
-    assert_one_line_error(result, "1 of 2 points missing: mi4")
+    assert_one_line_error(result, "1 of 2 points not done: mi4")
     rows = list(csv.DictReader((reproduced.root / "reports/sweep.csv").open()))
     assert [(row["name"], row["status"]) for row in rows] == [("mi2", "done"), ("mi4", "missing")]
     assert "| mi4 " in (reproduced.root / "reports/sweep.md").read_text()

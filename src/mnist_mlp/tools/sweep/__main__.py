@@ -1,9 +1,9 @@
 """``python -m mnist_mlp.tools.sweep {run,plan,gather} -S param=value[,value...] ...``
 
-``run`` runs one shard of the grid here, one point after another, each as
-``dvc exp run -n <name>``; ``--push REMOTE`` pushes each point to that git remote (and its
-outputs to the default DVC remote) and skips the points already there. ``plan`` prints
-the shards for N machines as JSON. ``gather`` tabulates every point of the grid.
+``run`` runs one shard of the grid here, one point after another, as ``dvc exp run -n
+<name>``; ``--push REMOTE`` pushes each point to that git remote (its outputs to the
+default DVC remote) and skips those already there. ``plan`` prints the shards for N
+machines as JSON. ``gather`` tabulates every point of the grid (docs/sweeps.md).
 """
 
 from __future__ import annotations
@@ -29,10 +29,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argument_parser(__doc__, params=False)
     commands = parser.add_subparsers(dest="command", required=True)
     grid = argparse.ArgumentParser(add_help=False)
-    grid.add_argument(
-        "-S", "--set-param", action="append", default=[], dest="set_params",
-        help="param=value[,value...] as for `dvc exp run -S`; several -S make a grid",
-    )  # fmt: skip
+    grid.add_argument("-S", "--set-param", action="append", default=[], dest="set_params",
+                      help="param=value[,value...], as for `dvc exp run -S`")  # fmt: skip
     running = commands.add_parser("run", parents=[grid], help="run one shard of the grid here")
     running.add_argument("--shard", default="1/1", help="I/N: run shard I of N (default 1/1)")
     running.add_argument("--push", default="", metavar="REMOTE", help="git remote to push to")
@@ -46,39 +44,26 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     points = build_grid(args.set_params, read_yaml(PARAMS_FILE))
-    names = {point.name for point in points}
     if args.command == "plan":
         sys.stdout.write(json.dumps(plan_shards(len(points), args.workers)) + "\n")
-        return
-    if args.command == "gather":
+    elif args.command == "gather":
         if args.pull:
-            push.pull_refs(args.pull, (push.names_on(args.pull) & names) - set(run.experiments()))
+            mine = set(run.experiments())
+            push.pull_refs(args.pull, push.names_on(args.pull) & {p.name for p in points} - mine)
         if missing := gather.gather(points, args.csv, args.markdown):
             raise SweepError(
-                f"{len(missing)} of {len(points)} points missing: {', '.join(missing)}"
+                f"{len(missing)} of {len(points)} points not done: {', '.join(missing)}"
             )
-        return
-    shard = shard_points(points, args.shard)
-    with run.only_sweep():
-        run.check_clean()
-        mine = {name: commit for name, commit in run.experiments().items() if name in names}
-        run.check_done(points, mine)
-        there = push.names_on(args.push) & names if args.push else set()
-        outputs = bool(args.push) and push.has_dvc_remote()
-        for name in sorted(mine) if args.push else ():  # a push may have been cut short
-            push.push(args.push, name, mine[name], outputs, there=name in there)
-        push.pull_refs(args.push, there - set(mine))
-        done = {name: commit for name, commit in run.experiments().items() if name in names}
-        run.check_done(points, {name: done[name] for name in set(done) - set(mine)})
-        todo = [point for point in shard if point.name not in done]
-        run.log.info("%d of %d points to run, the others are done", len(todo), len(shard))
-        pushing = (
-            (lambda name, commit: push.push(args.push, name, commit, outputs))
-            if args.push
-            else None
-        )
-        if failed := run.run_shard(todo, pushing, outputs, args.timeout):
-            raise SweepError(f"failed: {', '.join(failed)} (see the log above)")
+    else:
+        shard = shard_points(points, args.shard)
+        with run.only_sweep():
+            run.check_clean()
+            pusher = push.Pusher(args.push) if args.push else None
+            done = push.done_and_shared(points, pusher)
+            todo = [point for point in shard if point.name not in done]
+            run.log.info("%d of %d points to run, the others are done", len(todo), len(shard))
+            if failed := run.run_shard(todo, pusher, bool(pusher and pusher.outputs), args.timeout):
+                raise SweepError(f"failed: {', '.join(failed)} (see the log above)")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import sys
@@ -13,48 +12,39 @@ import pandas as pd
 from mnist_mlp.io.files import write_bytes
 from mnist_mlp.io.params import read_yaml
 from mnist_mlp.io.pipeline import stage_arguments
+from mnist_mlp.tools.experiments import final_loss, list_runs, read_table, run_files, score
 from mnist_mlp.tools.sweep.grid import PARAMS_FILE, Point
-from mnist_mlp.tools.sweep.run import checked, experiments, problem_with
+from mnist_mlp.tools.sweep.run import problem_with
 
 log = logging.getLogger(__name__)
 
 
-def point_row(point: Point, commit: str | None, problem: str | None) -> dict[str, object]:
-    """The row of one point: its name, swept values, scores and final loss, and status."""
-    row: dict[str, object] = {"name": point.name}
-    row |= {key: json.dumps(value) for key, value in point.values.items()}
-    scores, loss = {}, None
-    if commit and not problem:
-        scores = json.loads(
-            checked("git", "show", f"{commit}:{stage_arguments('evaluate')['--metrics']}")
-        )
-        losses = pd.read_csv(
-            io.StringIO(checked("git", "show", f"{commit}:{stage_arguments('train')['--loss']}"))
-        )
-        loss = float(losses["loss"].iloc[-1]) if len(losses) else None
-    row |= {"train_score": scores.get("train_score"), "test_score": scores.get("test_score")}
-    row["final_loss"] = loss
-    row["status"] = "missing" if not commit else f"false: {problem}" if problem else "done"
-    return row
-
-
 def gather(points: Sequence[Point], csv_path: str, markdown_path: str) -> list[str]:
-    """Write the grid's table as CSV and Markdown, print it; return the missing names."""
-    here, head_params = experiments(), read_yaml(PARAMS_FILE)
-    rows = [
-        point_row(
-            point,
-            here.get(point.name),
-            here.get(point.name) and problem_with(point, here[point.name], head_params),
-        )
-        for point in points
-    ]
-    table = pd.DataFrame(rows).sort_values(
-        ["test_score", "name"], ascending=[False, True], na_position="last", kind="stable"
-    )
+    """Write the grid's table as CSV and Markdown, print it; return the points not done."""
+    runs = {name: run for run in list_runs() for name in run.names}
+    found = [runs[point.name] for point in points if point.name in runs]
+    loss_path = stage_arguments("train")["--loss"]
+    losses = {
+        id(run): files[loss_path]
+        for run, files in zip(found, run_files(found, [loss_path]), strict=True)
+    }
+    head_params, rows = read_yaml(PARAMS_FILE), []
+    for point in points:
+        run = runs.get(point.name)
+        problem = problem_with(point, run.rev, head_params) if run else None
+        row: dict[str, object] = {"name": point.name}
+        row |= {key: json.dumps(value) for key, value in point.values.items()}
+        row |= dict.fromkeys(("train_score", "test_score", "final_loss"))
+        if run and not problem:
+            row |= {name: score(run, name) for name in ("train_score", "test_score")}
+            row["final_loss"] = final_loss(read_table(losses[id(run)], loss_path))
+        row["status"] = "missing" if not run else f"false: {problem}" if problem else "done"
+        rows.append(row)
+    table = pd.DataFrame(rows).sort_values(["test_score", "name"], ascending=[False, True],
+                                           na_position="last", kind="stable")  # fmt: skip
     write_bytes(csv_path, table.to_csv(index=False, lineterminator="\n").encode())
     title = f"# Sweep: {len(points)} grid points, best test_score first\n\n"
     write_bytes(markdown_path, (title + table.to_markdown(index=False) + "\n").encode())
     sys.stdout.write(table.to_string(index=False) + "\n")
     log.info("wrote %s and %s", csv_path, markdown_path)
-    return [row["name"] for row in rows if row["status"] != "done"]  # type: ignore[misc]
+    return [point.name for point, row in zip(points, rows, strict=True) if row["status"] != "done"]

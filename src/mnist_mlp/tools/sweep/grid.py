@@ -14,9 +14,9 @@ from mnist_mlp.core.params import flatten, parse_section
 from mnist_mlp.errors import PipelineError, reason
 
 PARAMS_FILE = "params.yaml"
-# A grid is run one point after another: more points than this is a typo, not a plan.
+# One point after another: more than this is a typo, not a plan.
 MAX_POINTS = 1000
-# A readable git ref component: longer or other names get a hash instead.
+# A readable git ref component; longer or other names get a hash of the values instead.
 NAME = re.compile(r"[A-Za-z][\w+-]*(\.[\w+-]+)*")
 MAX_NAME_LENGTH = 40
 
@@ -33,17 +33,6 @@ class Point:
     values: Mapping[str, Any]
     overrides: tuple[str, ...]
     name: str
-
-
-def parse_value(text: str) -> Any:
-    """``"train.alpha=0.1"`` -> ``0.1``, read by Hydra's parser as ``dvc exp run -S`` reads it."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import HydraException
-
-    try:
-        return OverridesParser.create().parse_overrides([text])[0].value()
-    except HydraException as exc:
-        raise SweepError(f"-S {text}: cannot parse ({reason(exc)})") from None
 
 
 def expand(set_params: Sequence[str]) -> list[list[str]]:
@@ -72,6 +61,18 @@ def expand(set_params: Sequence[str]) -> list[list[str]]:
     return [list(sweep[PARAMS_FILE]) for sweep in sweeps]
 
 
+def with_values(params: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` with each dotted key of ``values`` set, as ``dvc exp run -S`` sets it."""
+    result = json.loads(json.dumps(params))
+    for key, value in values.items():
+        *sections, name = key.split(".")
+        node = result
+        for section in sections:
+            node = node[section]
+        node[name] = value
+    return result
+
+
 def check_point(params: Mapping[str, Any], values: Mapping[str, Any], point: str) -> None:
     """Refuse a point whose key is not in ``params``, or whose sections a stage would refuse."""
     from mnist_mlp.core.dataset import FeaturesParams, SplitParams
@@ -89,23 +90,11 @@ def check_point(params: Mapping[str, Any], values: Mapping[str, Any], point: str
     classes |= {"train": TrainParams, "visualize": VisualizeParams}
     # A section no stage reads (a user's own) has no definition to check against.
     for section in sorted({key.split(".")[0] for key in values} & set(classes)):
-        changed = with_values(params, values)[section]
         try:
-            parse_section(classes[section], changed, PARAMS_FILE, section)
+            parse_section(classes[section], with_values(params, values)[section], PARAMS_FILE,
+                          section)  # fmt: skip
         except PipelineError as exc:
             raise SweepError(f"grid point {point}: {exc}") from None
-
-
-def with_values(params: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
-    """``params`` with each dotted key of ``values`` set, as ``dvc exp run -S`` sets it."""
-    result = json.loads(json.dumps(params))
-    for key, value in values.items():
-        *sections, name = key.split(".")
-        node = result
-        for section in sections:
-            node = node[section]
-        node[name] = value
-    return result
 
 
 def _label(value: Any) -> str:
@@ -116,8 +105,7 @@ def _label(value: Any) -> str:
 
 def point_names(grid: Sequence[Mapping[str, Any]]) -> list[str]:
     """A name per point from its values, the same on every machine: ``hls50-lri0.1`` (the
-    initials of each swept key, or its last word where initials collide); a hash of the
-    values where that is too long, not a valid git ref, or not unique."""
+    initials of each swept key, or its last word where initials collide)."""
     keys = list(grid[0]) if grid else []
     words = [key.rsplit(".", 1)[-1] for key in keys]
     initials = ["".join(w[0] for w in word.split("_")) if "_" in word else word for word in words]
@@ -125,15 +113,13 @@ def point_names(grid: Sequence[Mapping[str, Any]]) -> list[str]:
     names = [
         "-".join(f"{lb}{_label(p[k])}" for lb, k in zip(labels, keys, strict=True)) for p in grid
     ]
-    readable = [
-        NAME.fullmatch(n) and len(n) <= MAX_NAME_LENGTH and names.count(n) == 1 for n in names
-    ]
     return [
         name
-        if ok and not name.endswith(".lock")
+        if NAME.fullmatch(name) and len(name) <= MAX_NAME_LENGTH and names.count(name) == 1
+        and not name.endswith(".lock")
         else "sweep-" + hashlib.sha1(json.dumps(sorted(point.items())).encode()).hexdigest()[:10]
-        for name, ok, point in zip(names, readable, grid, strict=True)
-    ]
+        for name, point in zip(names, grid, strict=True)
+    ]  # fmt: skip
 
 
 def build_grid(set_params: Sequence[str], params: Mapping[str, Any]) -> list[Point]:
@@ -142,11 +128,15 @@ def build_grid(set_params: Sequence[str], params: Mapping[str, Any]) -> list[Poi
     grid = [{text.partition("=")[0]: parse_value(text) for text in point} for point in overrides]
     for values, texts in zip(grid, overrides, strict=True):
         check_point(params, values, " ".join(texts))
-    names = point_names(grid)
-    return [
-        Point(i, values, tuple(texts), name)
-        for i, (values, texts, name) in enumerate(zip(grid, overrides, names, strict=True))
-    ]
+    named = zip(grid, overrides, point_names(grid), strict=True)
+    return [Point(i, values, tuple(texts), name) for i, (values, texts, name) in enumerate(named)]
+
+
+def parse_value(text: str) -> Any:
+    """``"train.alpha=0.1"`` -> ``0.1``, read by Hydra's parser as ``dvc exp run -S`` reads it."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    return OverridesParser.create().parse_overrides([text])[0].value()
 
 
 def shard_points(points: Sequence[Point], shard: str) -> list[Point]:

@@ -1,24 +1,16 @@
-"""Sharing a sweep's experiments through a git remote: what is there, pulling, pushing.
-
-The experiments' outputs go to the default DVC remote when there is one (``dvc exp push``
-sends them), and are checked to be there (:mod:`.push_index`).
-"""
+"""Sharing a sweep's experiments through a git remote, their outputs through the default
+DVC remote (checked to arrive: :mod:`.push_index`)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Mapping, Sequence
 
 from mnist_mlp.tools.sweep import push_index
-from mnist_mlp.tools.sweep.grid import SweepError
-from mnist_mlp.tools.sweep.run import checked, run_command
+from mnist_mlp.tools.sweep.grid import Point, SweepError
+from mnist_mlp.tools.sweep.run import check_done, checked, experiments, run_command
 
 log = logging.getLogger(__name__)
-
-
-def has_dvc_remote() -> bool:
-    code, output = run_command(["dvc", "remote", "default"], 60)
-    return code == 0 and bool(output.strip())
 
 
 def names_on(remote: str) -> set[str]:
@@ -26,22 +18,45 @@ def names_on(remote: str) -> set[str]:
     return set(checked("dvc", "exp", "list", remote, "--name-only").split())
 
 
-def pull_refs(remote: str, names: Iterable[str]) -> None:
+def pull_refs(remote: str, names: set[str]) -> None:
     """Fetch the experiments ``names`` from the git ``remote``, without their outputs."""
-    if names := sorted(names):
-        checked("dvc", "exp", "pull", remote, *names, "--no-cache")
+    if names:
+        checked("dvc", "exp", "pull", remote, *sorted(names), "--no-cache")
 
 
-def push(remote: str, name: str, commit: str, with_outputs: bool, there: bool = False) -> None:
-    """Push the experiment ``name`` (unless already ``there``) to the git ``remote`` and,
-    ``with_outputs``, its outputs and run-cache to the default DVC remote; check that both
-    arrived."""
-    cache = "--run-cache" if with_outputs else "--no-cache"
-    if not there:
-        checked("dvc", "exp", "push", remote, name, cache)
-        if name not in names_on(remote):
-            raise SweepError(f"`dvc exp push` did not put {name} on {remote}")
-    if with_outputs:
-        again = ("dvc", "exp", "push", remote, name, cache)
-        push_index.ensure_outputs_pushed(commit, name, lambda: checked(*again))
-    log.info("%s: pushed to %s", name, remote)
+class Pusher:
+    """Pushes each experiment to the git ``remote`` and, where a default DVC remote exists,
+    its outputs and run-cache there, checking that both arrived."""
+
+    def __init__(self, remote: str) -> None:
+        code, output = run_command(["dvc", "remote", "default"], 60)
+        self.remote, self.outputs = remote, code == 0 and bool(output.strip())
+
+    def __call__(self, name: str, commit: str, there: bool = False) -> None:
+        cache = "--run-cache" if self.outputs else "--no-cache"
+        command = ("dvc", "exp", "push", self.remote, name, cache)
+        if not there:
+            checked(*command)
+            if name not in names_on(self.remote):
+                raise SweepError(f"`dvc exp push` did not put {name} on {self.remote}")
+        if self.outputs:
+            push_index.ensure_outputs_pushed(commit, name, lambda: checked(*command))
+        log.info("%s: pushed to %s", name, self.remote)
+
+
+def done_and_shared(points: Sequence[Point], pusher: Pusher | None) -> Mapping[str, str]:
+    """``{name: commit}`` of the grid's points done here or, with a ``pusher``, on its
+    remote (then fetched here), each checked; those run here are pushed, in case a push
+    was cut short."""
+    names = {point.name for point in points}
+    mine = {name: commit for name, commit in experiments().items() if name in names}
+    check_done(points, mine)
+    if not pusher:
+        return mine
+    there = names_on(pusher.remote) & names
+    for name in sorted(mine):
+        pusher(name, mine[name], there=name in there)
+    pull_refs(pusher.remote, there - set(mine))
+    done = {name: commit for name, commit in experiments().items() if name in names}
+    check_done(points, {name: done[name] for name in set(done) - set(mine)})
+    return done

@@ -1,14 +1,12 @@
-"""Running one shard of a grid here: each point with ``dvc exp run -n <name>``, one after
-another, recording only what is true.
+"""Running one shard of a grid here, each point with ``dvc exp run -n <name>``, recording
+only what is true.
 
-- One sweep at a time in a workspace (a lock). A sweep killed outright leaves its
-  experiment running in a process group of its own: the next sweep stops that group and
-  puts the workspace back before it touches anything.
-- Every experiment is checked once DVC has recorded it: it holds exactly HEAD's params
-  with its point's values, its ``dvc.lock`` records those params, and it changes no file
-  but the pipeline's outputs. One that does not is removed, never pushed.
-- The workspace is HEAD's when the sweep ends, however it ends. A file the user changed
-  meanwhile stops the sweep in one line and is saved as a patch first, never reset away.
+One sweep at a time in a workspace (a lock). A sweep killed outright leaves its
+experiment running in a process group of its own: the next sweep stops it before it
+touches anything. Each experiment is checked once DVC records it: HEAD's params with its
+point's values, a ``dvc.lock`` recording those, no file changed but the pipeline's
+outputs; one that is not is removed, never pushed. However the sweep ends, the workspace
+goes back to HEAD, what the user changed meanwhile saved as a patch first.
 """
 
 from __future__ import annotations
@@ -46,19 +44,15 @@ def run_command(
     command: Sequence[str],
     timeout: float,
     on_line: Callable[[str], None] = lambda line: None,
-    on_start: Callable[[int], None] = lambda group: None,
+    on_start: Callable[[int], object] = lambda group: None,
 ) -> tuple[int, str]:
-    """Run ``command`` in a process group of its own, at most ``timeout`` seconds; return
-    its exit code and output, each line also given to ``on_line`` as it comes.
-
-    The output goes to a file, never to a pipe that a daemon it starts could hold open.
-    On timeout, SIGINT or SIGTERM the whole group is stopped.
-    """
+    """Run ``command`` in a process group of its own for at most ``timeout`` seconds; its
+    exit code and output, each line also given to ``on_line`` as it comes. The output goes
+    to a file, never to a pipe a daemon could hold open; on timeout, SIGINT or SIGTERM the
+    whole group is stopped."""
     with tempfile.TemporaryFile() as output:
-        process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-            process_group=0,
-        )  # fmt: skip
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=output,
+                                   stderr=subprocess.STDOUT, process_group=0)  # fmt: skip
         on_start(process.pid)
         deadline, done, pending = time.monotonic() + timeout, 0, b""
         try:
@@ -71,26 +65,25 @@ def run_command(
                 for line in lines:
                     on_line(line.decode(errors="replace"))
                 if code is not None:
-                    break
+                    output.seek(0)
+                    return code, output.read().decode(errors="replace")
                 if time.monotonic() > deadline:
                     raise SweepError(f"`{' '.join(command)}` took over {timeout:g} s: stopped it")
                 time.sleep(0.1)
         except BaseException:
             stop(process.pid, process)
             raise
-        output.seek(0)
-        return code, output.read().decode(errors="replace")
 
 
 def stop(group: int, leader: subprocess.Popen | None = None) -> None:
-    """SIGTERM the process group ``group``, and SIGKILL it if it is still there after 30 s."""
+    """SIGTERM the process group ``group``; SIGKILL it if it is still there after 30 s."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         deadline = time.monotonic() + 30
         with contextlib.suppress(ProcessLookupError):
             os.killpg(group, sig)
             while time.monotonic() < deadline:
                 if leader:
-                    leader.poll()  # reaped: a zombie leader would keep the group alive
+                    leader.poll()  # reaped: a zombie leader would keep its group alive
                 os.killpg(group, 0)
                 time.sleep(0.1)
             continue
@@ -108,19 +101,19 @@ def runs_here(group: int) -> bool:
     return False
 
 
-def failure(output: str) -> str:
-    """The line saying why a command failed: git's or DVC's error, else its last line."""
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith(("fatal:", "error:", "ERROR:", "! "))]
-    return errors[0] if errors else (lines or ["no output"])[-1]
-
-
 def checked(*command: str) -> str:
-    """The output of ``command``; a failure is one line naming it and why."""
+    """The output of ``command``; a failure is one line naming it and why: git's or DVC's
+    error line, else the last line it printed."""
     code, output = run_command(command, COMMAND_TIMEOUT)
     if code != 0:
         raise SweepError(f"`{' '.join(command)}` failed ({code}): {failure(output)}")
     return output
+
+
+def failure(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith(("fatal:", "error:", "ERROR:", "! "))]
+    return errors[0] if errors else (lines or ["no output"])[-1]
 
 
 def experiments() -> dict[str, str]:
@@ -147,38 +140,48 @@ def problem_with(point: Point, commit: str, head_params: Mapping[str, Any]) -> s
     return f"it also changes {', '.join(others)}" if others else None
 
 
+def check_done(points: Sequence[Point], done: Mapping[str, str]) -> None:
+    """Refuse to count as done an experiment that is not what its name says."""
+    head_params = read_yaml(PARAMS_FILE)
+    for point in points:
+        if point.name in done and (problem := problem_with(point, done[point.name], head_params)):
+            raise SweepError(f"the experiment {point.name} is not that grid point ({problem}): "
+                             f"`dvc exp remove [-g <remote>] {point.name}`")  # fmt: skip
+
+
 def changed_by_user(good: str, swept: Sequence[str]) -> list[str]:
     """Tracked files that differ from the commit ``good`` in more than the pipeline's
     outputs and the swept params: what someone changed while the sweep ran."""
     changed = checked("git", "diff", "--name-only", good).split()
     found = sorted(set(changed) - {"dvc.lock", PARAMS_FILE, *declared_outputs()})
     if PARAMS_FILE in changed:
-        blank = dict.fromkeys(swept)
-        ours = load_yaml(checked("git", "show", f"{good}:{PARAMS_FILE}"))
+        blank, ours = (
+            dict.fromkeys(swept),
+            load_yaml(checked("git", "show", f"{good}:{PARAMS_FILE}")),
+        )
         if with_values(read_yaml(PARAMS_FILE), blank) != with_values(ours, blank):
             found.append(PARAMS_FILE)
     return found
 
 
 def restore(good: str, swept: Sequence[str]) -> str | None:
-    """Put the workspace back to HEAD; what the user changed is saved as a patch first,
-    and the sentence saying so returned."""
+    """Put the workspace back to HEAD; first save what the user changed as a patch, and
+    return the sentence that says so."""
     saved = None
     if theirs := changed_by_user(good, swept):
         patch = STATE.with_name(f"sweep-{time.strftime('%Y%m%d-%H%M%S')}.patch")
         patch.write_text(checked("git", "diff", "--binary", good, "--", *theirs))
-        saved = f"{', '.join(theirs)} changed while the sweep ran: saved in {patch}"
-        if PARAMS_FILE in theirs:
-            saved += f" (its {PARAMS_FILE} part holds the swept values too)"
+        also = f" (its {PARAMS_FILE} part holds swept values too)" if PARAMS_FILE in theirs else ""
+        saved = f"{', '.join(theirs)} changed meanwhile: saved in {patch} for `git apply`{also}"
     checked("git", "reset", "--quiet", "--hard", "HEAD")
     checked("dvc", "checkout", "--force", "--allow-missing")
     return saved
 
 
 def check_clean() -> None:
-    """Refuse a workspace with changes: every machine runs the committed project."""
-    dirty = checked("git", "status", "--porcelain", "--untracked-files=no").splitlines()
-    if dirty:
+    """Refuse a workspace with changes, or without a dvc.lock: every machine runs the
+    committed, reproduced project."""
+    if dirty := checked("git", "status", "--porcelain", "--untracked-files=no").splitlines():
         raise SweepError(
             f"the workspace has uncommitted changes ({', '.join(line[3:] for line in dirty)}): "
             "commit or `git stash` them; if `dvc exp run` left them, "
@@ -186,10 +189,6 @@ def check_clean() -> None:
         )
     if run_command(["git", "cat-file", "-e", "HEAD:dvc.lock"], COMMAND_TIMEOUT)[0] != 0:
         raise SweepError("HEAD has no dvc.lock: run `make repro` and commit dvc.lock first")
-
-
-def save_state(**state: Any) -> None:
-    STATE.write_text(json.dumps(state))
 
 
 @contextlib.contextmanager
@@ -207,39 +206,26 @@ def only_sweep() -> Iterator[None]:
             if state["group"] and runs_here(state["group"]):
                 stop(state["group"])
             if saved := restore(state["good"], state["swept"]):
-                log.warning("%s (`git apply` puts it back)", saved)
+                log.warning("%s", saved)
             STATE.unlink()
         yield
 
 
 def run_point(point: Point, pull: bool, timeout: float, state: dict[str, Any]) -> bool:
-    """``dvc exp run -n <name> -S ...``; its output is logged line by line under its name."""
-    command = ["dvc", "exp", "run", "-n", point.name, *(f"-S{o}" for o in point.overrides)]
+    """``dvc exp run -n <name> -S ...``, its output logged line by line under its name."""
     log.info("%s: running %s", point.name, " ".join(point.overrides))
 
     def show(line: str) -> None:
         if line.strip() and line.strip() != MISLEADING:
             log.info("%s: %s", point.name, line.rstrip())
 
-    code, _ = run_command(
-        [*command, *(["--pull"] if pull else [])], timeout, show,
-        lambda group: save_state(**state, group=group),
-    )  # fmt: skip
-    save_state(**state, group=None)
+    command = ["dvc", "exp", "run", "-n", point.name, *(f"-S{o}" for o in point.overrides)]
+    started = lambda group: STATE.write_text(json.dumps(state | {"group": group}))  # noqa: E731
+    code, _ = run_command(command + ["--pull"] * pull, timeout, show, started)
+    STATE.write_text(json.dumps(state | {"group": None}))
     if code != 0:
         log.error("%s: failed (`dvc exp run` exited %d)", point.name, code)
     return code == 0
-
-
-def check_done(points: Sequence[Point], done: Mapping[str, str]) -> None:
-    """Refuse to count as done an experiment that is not what its name says."""
-    head_params = read_yaml(PARAMS_FILE)
-    for point in points:
-        if point.name in done and (problem := problem_with(point, done[point.name], head_params)):
-            raise SweepError(
-                f"the experiment {point.name} is not that grid point ({problem}): "
-                f"`dvc exp remove {point.name}` (and on a git remote, add `-g <remote>`)"
-            )
 
 
 def run_shard(
@@ -247,10 +233,10 @@ def run_shard(
 ) -> list[str]:
     """Run ``points`` one after another, each checked once recorded and then given to
     ``push(name, commit)``; return the names that failed."""
-    head = checked("git", "rev-parse", "HEAD").strip()
     head_params = read_yaml(PARAMS_FILE)
+    head = checked("git", "rev-parse", "HEAD").strip()
     state: dict[str, Any] = {"good": head, "swept": list(points[0].values) if points else []}
-    save_state(**state, group=None)
+    STATE.write_text(json.dumps(state | {"group": None}))
     failed: list[str] = []
     try:
         for point in committed_first(points, head_params):
@@ -262,7 +248,7 @@ def run_shard(
                 checked("dvc", "exp", "remove", point.name)
                 raise SweepError(f"{point.name} was not kept: {problem}")
             state["good"] = commit
-            save_state(**state, group=None)
+            STATE.write_text(json.dumps(state | {"group": None}))
             if changed_by_user(commit, state["swept"]):
                 raise SweepError(f"stopped after {point.name}")
             log.info("%s: recorded as %s", point.name, commit[:7])
@@ -272,12 +258,12 @@ def run_shard(
         saved = restore(state["good"], state["swept"])
         STATE.unlink(missing_ok=True)
         if saved and isinstance(exc, SweepError):
-            raise SweepError(f"{exc}; {saved} (`git apply` puts it back)") from None
+            raise SweepError(f"{exc}; {saved}") from None
         if saved:
-            log.error("%s (`git apply` puts it back)", saved)
+            log.error("%s", saved)
         raise
     saved = restore(state["good"], state["swept"])
     STATE.unlink(missing_ok=True)
     if saved:
-        raise SweepError(f"{saved} (`git apply` puts it back)")
+        raise SweepError(saved)
     return failed
