@@ -21,7 +21,14 @@ from mnist_mlp.core.train import (
     fit,
     fit_seconds,
 )
-from mnist_mlp.io.files import NpyRows, load_arrays, read_rows, save_array, write_csv
+from mnist_mlp.io.files import (
+    NpyRows,
+    all_or_none,
+    load_arrays,
+    read_rows,
+    save_array,
+    write_csv,
+)
 from mnist_mlp.io.guard import changes_named_first, snapshot, unchanged
 from mnist_mlp.io.model_file import save_model
 from mnist_mlp.io.params import load_section
@@ -71,7 +78,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             arrays["y_test"],
             features.dtype,
         )
-    with unchanged(read):
+    # All five or none: a later one that cannot be written (a full disk) leaves none.
+    with all_or_none(), unchanged(read):
         save_model(args.model, model)
         write_csv(args.loss, ["epoch", "loss"], history.loss_rows())
         write_csv(args.accuracy, history.accuracy_header(), history.accuracy_rows())

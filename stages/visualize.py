@@ -20,7 +20,7 @@ from mnist_mlp.core.visualize import (
     weight_grid_figure,
     weight_grid_frames,
 )
-from mnist_mlp.io.files import read_csv_columns
+from mnist_mlp.io.files import all_or_none, read_csv_columns
 from mnist_mlp.io.guard import snapshot, unchanged
 from mnist_mlp.io.images import save_figure, save_gif
 from mnist_mlp.io.params import load_section
@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     grid = weight_grid_figure(np.load(args.first_layer), **asdict(params))
     frames = weight_grid_frames(np.load(args.snapshots), **asdict(params))
     curves = curves_figure(read_csv_columns(args.loss), read_csv_columns(args.accuracy))
-    with unchanged(read):
+    with all_or_none(), unchanged(read):
         save_figure(args.weights_figure, grid)
         save_gif(args.weights_animation, frames)
         save_figure(args.curves_figure, curves)

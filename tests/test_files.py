@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from mnist_mlp.errors import DataError
 from mnist_mlp.io.files import (
     NpyRows,
+    all_or_none,
     atomic_directory,
     atomic_path,
     load_arrays,
@@ -99,3 +101,33 @@ def test_a_file_that_is_not_an_npy_is_refused_in_one_line(tmp_path: Path) -> Non
     (tmp_path / "X.npy").write_bytes(b"not an npy file")
     with pytest.raises(DataError, match=r"X\.npy: not an \.npy file"):
         list(read_rows(tmp_path / "X.npy", 3))
+
+
+def test_outputs_written_together_are_put_in_place_all_or_none(tmp_path: Path) -> None:
+    write_json(tmp_path / "metrics.json", {"run": "old"})
+    with pytest.raises(OSError, match="No space left on device"), all_or_none():
+        write_json(tmp_path / "metrics.json", {"run": "new"})
+        save_array(tmp_path / "weights.npy", np.zeros(3))
+        raise OSError(28, "No space left on device")  # as the third output is written
+    assert read_json_run(tmp_path / "metrics.json") == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+    with all_or_none():
+        write_json(tmp_path / "metrics.json", {"run": "new"})
+        save_array(tmp_path / "weights.npy", np.zeros(3))
+        assert read_json_run(tmp_path / "metrics.json") == "old", "put in place at the end"
+    assert read_json_run(tmp_path / "metrics.json") == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json", "weights.npy"]
+
+
+def read_json_run(path: Path) -> str:
+    return json.loads(path.read_text())["run"]
+
+
+def test_npy_files_are_written_as_numpy_writes_them(tmp_path: Path) -> None:
+    """Written through Python's file writes (their errors say why): the same bytes."""
+    array = np.random.default_rng(0).random((3, 4, 5))
+    for order in (array, np.asfortranarray(array)):
+        save_array(tmp_path / "ours.npy", order)
+        np.save(tmp_path / "numpy.npy", order, allow_pickle=False)
+        assert (tmp_path / "ours.npy").read_bytes() == (tmp_path / "numpy.npy").read_bytes()

@@ -31,7 +31,7 @@ from mnist_mlp.core.train import TrainParams, build_classifier, check_fit_memory
 from mnist_mlp.core.visualize import VisualizeParams, check_draw_memory
 from mnist_mlp.errors import FetchError, ModelFileError, ParamsError, brief
 from mnist_mlp.io.fetch import FetchParams, decompressed_sha256, fetch_file
-from mnist_mlp.io.files import save_arrays
+from mnist_mlp.io.files import save_array, save_arrays, write_csv
 from mnist_mlp.io.model_file import MAX_SCHEMA_BYTES, load_model, model_bytes
 from mnist_mlp.io.params import load_section, load_yaml
 from mnist_mlp.memory import available_memory
@@ -93,6 +93,21 @@ def limit_file_size(n_bytes: int):
         resource.setrlimit(resource.RLIMIT_FSIZE, (n_bytes, n_bytes))
 
     return limit
+
+
+def run_stage_limited(
+    script: str, *args: str, cwd: Path, file_bytes: int
+) -> subprocess.CompletedProcess[str]:
+    """Run ``stages/<script>`` by hand where no file may grow past ``file_bytes``: the
+    kernel refuses the write that would (`File too large`), as a full disk refuses it."""
+    return subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "stages" / script), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        preexec_fn=limit_file_size(file_bytes),
+        check=False,
+    )
 
 
 class EndlessServer:
@@ -513,27 +528,15 @@ def test_evaluate_run_by_hand_without_its_inputs(tmp_path: Path) -> None:
 
 
 def test_train_on_a_full_file_system_fails_in_one_line(tmp_path: Path) -> None:
-    """The model (about 350 kB) cannot be written past a 64 kB file-size limit."""
+    """The model (about 0.9 MB) cannot be written past a 64 kB file-size limit."""
     prepared_data(tmp_path / "data/prepared")
     params = project_params()
     params["train"]["max_iter"] = 2
     write_params(tmp_path / "params.yaml", params)
-
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(PROJECT_ROOT / "stages/train.py"),
-            "--data",
-            "data/prepared",
-            *TRAIN_OUTPUTS,
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        preexec_fn=limit_file_size(65536),
-        check=False,
+    result = run_stage_limited(
+        "train.py", "--data", "data/prepared", *TRAIN_OUTPUTS, cwd=tmp_path, file_bytes=65536
     )
-    assert_one_line_error(result, "File too large")
+    assert_one_line_error(result, "models/mlp.skops: File too large")
     assert not (tmp_path / "models/mlp.skops").exists()
     assert [p.name for p in (tmp_path / "models").iterdir()] == []
 
@@ -680,3 +683,57 @@ def test_markdown_report_escapes_params_and_revision_names() -> None:
     for value in HOSTILE.values():
         assert " ".join(value.split()) in body
     assert "<script>" not in rendered and '<img src="x"' not in rendered
+
+
+# --- the pipeline's own faults: outputs, models, records, params ----------------------
+
+
+def files_under(*directories: Path) -> list[Path]:
+    return [p for d in directories if d.exists() for p in d.rglob("*") if not p.is_dir()]
+
+
+def test_train_with_room_for_all_but_its_last_output_puts_none_in_place(tmp_path: Path) -> None:
+    """The model (about 0.9 MB), both CSVs and the first layer fit under a 1.4 MB limit;
+    the per-epoch snapshots (1.9 MB for 6 epochs) do not: none of the five is written."""
+    prepared_data(tmp_path / "data/prepared")
+    params = project_params()
+    params["train"]["max_iter"] = 6
+    write_params(tmp_path / "params.yaml", params)
+    result = run_stage_limited(
+        "train.py", "--data", "data/prepared", *TRAIN_OUTPUTS, cwd=tmp_path, file_bytes=1_400_000
+    )
+    assert_one_line_error(result, "models/first_layer_per_epoch.npy: File too large")
+    assert files_under(tmp_path / "models", tmp_path / "reports") == []
+
+
+def visualize_inputs(directory: Path, epochs: int = 3, hidden: int = 50) -> list[str]:
+    """What train writes for visualize, made up; the stage's arguments, figures included."""
+    snapshots = np.random.default_rng(0).normal(scale=0.1, size=(epochs, 784, hidden))
+    save_array(directory / "models/first_layer.npy", snapshots[-1])
+    save_array(directory / "models/first_layer_per_epoch.npy", snapshots)
+    numbers = range(1, epochs + 1)
+    write_csv(directory / "reports/loss.csv", ["epoch", "loss"], [(e, 1 / e) for e in numbers])
+    write_csv(
+        directory / "reports/accuracy.csv",
+        ["epoch", "train_accuracy", "test_accuracy"],
+        [(e, 0.5 + e / 10, 0.4 + e / 10) for e in numbers],
+    )
+    write_params(directory / "params.yaml", project_params())
+    return [
+        "--first-layer=models/first_layer.npy",
+        "--loss=reports/loss.csv",
+        "--accuracy=reports/accuracy.csv",
+        "--snapshots=models/first_layer_per_epoch.npy",
+        "--weights-figure=reports/figures/weights.png",
+        "--weights-animation=reports/figures/weights.gif",
+        "--curves-figure=reports/figures/curves.png",
+    ]
+
+
+def test_visualize_with_room_for_its_first_figure_only_puts_none_in_place(tmp_path: Path) -> None:
+    """weights.png (about 50 kB) fits under a 120 kB limit, the animation (about 190 kB)
+    does not: weights.png is not left beside a missing animation."""
+    args = visualize_inputs(tmp_path)
+    result = run_stage_limited("visualize.py", *args, cwd=tmp_path, file_bytes=120_000)
+    assert_one_line_error(result, "reports/figures/weights.gif: File too large")
+    assert files_under(tmp_path / "reports/figures") == []

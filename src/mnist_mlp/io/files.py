@@ -2,7 +2,8 @@
 
 A stage killed mid-write must never leave a file that a later ``dvc repro`` (or a reader)
 could take for a finished result, so every output is written to a temporary sibling and
-renamed into place only once it is complete.
+renamed into place only once it is complete; a stage with several outputs renames them
+all at the end (:func:`all_or_none`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -40,6 +43,72 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
+def reported_as(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Report an OSError raised in the block as ``<path>: <reason>``.
+
+    A failed write names no file (``[Errno 28] No space left on device``), or names the
+    temporary file, which means nothing to the user: the error names the output instead.
+    """
+    try:
+        yield
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror or str(exc), os.fspath(path)) from None
+
+
+# The outputs written in the current all_or_none() block, waiting to be put in place.
+_PENDING: ContextVar[list[tuple[Path, Path]] | None] = ContextVar("_PENDING", default=None)
+
+
+def _discard(tmp: Path) -> None:
+    if tmp.is_dir():
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        tmp.unlink(missing_ok=True)
+
+
+def _put_in_place(tmp: Path, path: Path) -> None:
+    with reported_as(path):
+        if tmp.is_dir() and path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+
+
+def _finish(tmp: Path, path: Path) -> None:
+    """Put the complete ``tmp`` in place as ``path``, now or at the end of all_or_none()."""
+    pending = _PENDING.get()
+    if pending is not None:
+        pending.append((tmp, path))
+        return
+    try:
+        _put_in_place(tmp, path)
+    finally:
+        _discard(tmp)
+
+
+@contextlib.contextmanager
+def all_or_none() -> Iterator[None]:
+    """Put the outputs written in the block in place together at its end, or none of them.
+
+    Inside the block, :func:`atomic_path` and :func:`atomic_directory` leave each complete
+    output in its temporary; if the block fails (a full disk on the last output, a refused
+    a stop signal), every temporary is removed and no output is replaced. The
+    renames at the end meet no condition that was not checked when each output began.
+    """
+    pending: list[tuple[Path, Path]] = []
+    token = _PENDING.set(pending)
+    try:
+        try:
+            yield
+        finally:
+            _PENDING.reset(token)
+        for tmp, path in pending:
+            _put_in_place(tmp, path)
+    finally:
+        for tmp, _ in pending:
+            _discard(tmp)
+
+
+@contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds.
 
@@ -55,9 +124,10 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         yield tmp
         # mkstemp makes the file private (0600); give it the permissions of a normal file.
         tmp.chmod(0o666 & ~_umask())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    except BaseException:
+        _discard(tmp)
+        raise
+    _finish(tmp, path)
 
 
 @contextlib.contextmanager
@@ -69,11 +139,10 @@ def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         yield tmp
         tmp.chmod(0o777 & ~_umask())
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        _discard(tmp)
+        raise
+    _finish(tmp, path)
 
 
 def file_md5(path: str | os.PathLike[str]) -> str | None:
@@ -87,7 +156,7 @@ def file_md5(path: str | os.PathLike[str]) -> str | None:
 
 def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` atomically."""
-    with atomic_path(path) as tmp:
+    with reported_as(path), atomic_path(path) as tmp:
         tmp.write_bytes(data)
 
 
@@ -100,7 +169,11 @@ def write_csv(
     path: str | os.PathLike[str], header: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> None:
     """Write a CSV with a header row atomically."""
-    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as stream:
+    with (
+        reported_as(path),
+        atomic_path(path) as tmp,
+        tmp.open("w", newline="", encoding="utf-8") as stream,
+    ):
         writer = csv.writer(stream, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
@@ -125,10 +198,19 @@ def read_csv_columns(path: str | os.PathLike[str]) -> dict[str, list[str]]:
     return {key: [row[key] for row in rows] for key in rows[0]}
 
 
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    """``np.save(path, array)``, never pickling objects."""
+    with path.open("wb") as stream:
+        # Given a real file, numpy writes with C's fwrite and reports a failure as "N
+        # requested and M written", without why; given only a write method, it writes
+        # through Python, whose error says why (a full disk, a file-size limit).
+        np.save(SimpleNamespace(write=stream.write), array, allow_pickle=False)
+
+
 def save_array(path: str | os.PathLike[str], array: np.ndarray) -> None:
     """Save one array as ``.npy`` atomically (never pickling objects)."""
-    with atomic_path(path) as tmp, tmp.open("wb") as stream:
-        np.save(stream, array, allow_pickle=False)
+    with reported_as(path), atomic_path(path) as tmp:
+        _save_npy(tmp, array)
 
 
 def save_arrays(directory: str | os.PathLike[str], arrays: Mapping[str, np.ndarray]) -> None:
@@ -139,7 +221,8 @@ def save_arrays(directory: str | os.PathLike[str], arrays: Mapping[str, np.ndarr
     """
     with atomic_directory(directory) as tmp:
         for name, array in arrays.items():
-            np.save(tmp / f"{name}.npy", array, allow_pickle=False)
+            with reported_as(Path(directory) / f"{name}.npy"):
+                _save_npy(tmp / f"{name}.npy", array)
 
 
 def load_arrays(directory: str | os.PathLike[str], names: Iterable[str]) -> dict[str, np.ndarray]:
