@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import resource
+import stat
 import subprocess
 import sys
 import warnings
@@ -737,3 +738,21 @@ def test_visualize_with_room_for_its_first_figure_only_puts_none_in_place(tmp_pa
     result = run_stage_limited("visualize.py", *args, cwd=tmp_path, file_bytes=120_000)
     assert_one_line_error(result, "reports/figures/weights.gif: File too large")
     assert files_under(tmp_path / "reports/figures") == []
+
+
+def test_an_output_path_holding_a_device_node_is_refused(tmp_path: Path) -> None:
+    """Run as root, an output pointed at a device node replaced the node with a PNG."""
+    args = visualize_inputs(tmp_path)
+    node = tmp_path / "reports/figures/curves.png"
+    node.parent.mkdir(parents=True)
+    try:  # /dev/null's numbers, made here: no real device is touched
+        os.mknod(node, stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("making a device node needs root (CAP_MKNOD)")
+    result = run_script("visualize.py", *args, cwd=tmp_path)
+    assert_one_line_error(
+        result, "reports/figures/curves.png: is a character device, not a regular file"
+    )
+    assert stat.S_ISCHR(node.lstat().st_mode) and node.lstat().st_rdev == os.makedev(1, 3)
+    # The two figures before it are not put in place either.
+    assert list(node.parent.iterdir()) == [node]

@@ -3,7 +3,9 @@
 A stage killed mid-write must never leave a file that a later ``dvc repro`` (or a reader)
 could take for a finished result, so every output is written to a temporary sibling and
 renamed into place only once it is complete; a stage with several outputs renames them
-all at the end (:func:`all_or_none`).
+all at the end (:func:`all_or_none`). An output replaces only what it would write itself:
+a regular file, or a directory for a directory output, never a device, FIFO, socket or
+symbolic link found at its path.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
@@ -24,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from mnist_mlp.errors import DataError
+from mnist_mlp.errors import DataError, PipelineError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,6 +43,45 @@ def _umask() -> int:
     umask = os.umask(0)
     os.umask(umask)
     return umask
+
+
+_KINDS = (
+    (stat.S_ISREG, "a regular file"),
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISLNK, "a symbolic link"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def file_kind(mode: int) -> str:
+    """What a file of ``stat`` mode ``mode`` is, in words: ``"a FIFO"``."""
+    return next((name for is_kind, name in _KINDS if is_kind(mode)), "an unknown kind of file")
+
+
+def _check_replaceable(path: Path, directory: bool) -> None:
+    """Refuse an output path that holds anything but what the output itself is.
+
+    ``os.replace`` would put a file in place of whatever the path holds: run as root, an
+    output pointed at a device node replaces the node. A symbolic link is refused too,
+    for either kind: replacing it would drop the user's link (a directory linked to
+    another disk), and removing a linked directory's content would delete files
+    elsewhere.
+
+    Raises
+    ------
+    PipelineError
+        Naming ``path`` and what it is.
+    """
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return
+    expected = "a directory" if directory else "a regular file"
+    if file_kind(mode) != expected:
+        raise PipelineError(f"{path}: is {file_kind(mode)}, not {expected}: not replacing it")
 
 
 @contextlib.contextmanager
@@ -91,7 +133,7 @@ def all_or_none() -> Iterator[None]:
 
     Inside the block, :func:`atomic_path` and :func:`atomic_directory` leave each complete
     output in its temporary; if the block fails (a full disk on the last output, a refused
-    a stop signal), every temporary is removed and no output is replaced. The
+    path, a stop signal), every temporary is removed and no output is replaced. The
     renames at the end meet no condition that was not checked when each output began.
     """
     pending: list[tuple[Path, Path]] = []
@@ -113,9 +155,11 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds.
 
     The temporary name starts with a dot and ends in ``.tmp``, so it is recognisable and
-    never collides with a real output. On any exception it is removed.
+    never collides with a real output. On any exception it is removed. ``path`` must be
+    absent or a regular file (:func:`_check_replaceable`).
     """
     path = Path(path)
+    _check_replaceable(path, directory=False)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
@@ -132,8 +176,12 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary directory beside ``path``; it replaces ``path`` if the block succeeds."""
+    """Yield a temporary directory beside ``path``; it replaces ``path`` if the block succeeds.
+
+    ``path`` must be absent or a directory, not a link to one (:func:`_check_replaceable`).
+    """
     path = Path(path)
+    _check_replaceable(path, directory=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
