@@ -174,14 +174,20 @@ def test_gzip_bomb_is_refused_while_verifying(tmp_path: Path) -> None:
         decompressed_sha256(bomb, max_bytes=1_000_000)
 
 
-def test_fetch_stage_run_by_hand_on_a_dev_zero_mirror(tmp_path: Path) -> None:
-    """Links to /dev/zero stop at the cap (a 50 MB file-size limit guards the test itself)."""
+@pytest.mark.parametrize("kind", ["a character device", "a FIFO"])
+def test_fetch_stage_run_by_hand_on_a_mirror_of_devices_or_fifos(tmp_path: Path, kind: str) -> None:
+    """Links to /dev/zero would never end, a FIFO blocks its reader until a writer comes:
+    both are refused before a read, after one attempt. (The 60 s timeout only stops a
+    hang, and the 50 MB file-size limit a copy of /dev/zero, if the refusal breaks.)"""
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     params = project_params()
     params["fetch"].update(mirrors=[], max_file_bytes=1_000_000, retry_delay=0)
     for item in params["fetch"]["files"]:
-        (mirror / item["name"]).symlink_to("/dev/zero")
+        if kind == "a FIFO":
+            os.mkfifo(mirror / item["name"])
+        else:
+            (mirror / item["name"]).symlink_to("/dev/zero")
     write_params(tmp_path / "params.yaml", params)
     result = subprocess.run(
         [sys.executable, str(PROJECT_ROOT / "stages/fetch.py"), "--out", "data/raw"],
@@ -190,9 +196,12 @@ def test_fetch_stage_run_by_hand_on_a_dev_zero_mirror(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         preexec_fn=limit_file_size(50_000_000),
+        timeout=60,
         check=False,
     )
-    assert_one_line_error(result, "train-images-idx3-ubyte.gz", "holds more than 1000000 bytes")
+    name = "train-images-idx3-ubyte.gz"
+    assert_one_line_error(result, f"{mirror / name} is {kind}, not a regular file")
+    assert len(re.findall(rf"WARNING .*{name} from", result.stderr)) == 1
     assert not (tmp_path / "data/raw").exists()
     assert [p.name for p in (tmp_path / "data").iterdir()] == []
 
