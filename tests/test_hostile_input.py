@@ -765,3 +765,36 @@ def test_an_output_path_holding_a_device_node_is_refused(tmp_path: Path) -> None
     assert stat.S_ISCHR(node.lstat().st_mode) and node.lstat().st_rdev == os.makedev(1, 3)
     # The two figures before it are not put in place either.
     assert list(node.parent.iterdir()) == [node]
+
+
+def tampered(change) -> MLPClassifier:
+    """A model fitted on data like the pipeline's, then edited as a hand edits its file."""
+    model = wrong_model(784, 10)
+    change(model)
+    return model
+
+
+TAMPERED = {
+    "coefs_": lambda model: model.coefs_.__setitem__(1, model.coefs_[1][:, :7]),
+    "n_layers_": lambda model: setattr(model, "n_layers_", 5),
+    "out_activation_": lambda model: setattr(model, "out_activation_", "softplus"),
+}
+
+
+@pytest.mark.parametrize("attribute", TAMPERED)
+def test_evaluate_run_by_hand_on_a_model_with_tampered_attributes(
+    tmp_path: Path, attribute: str
+) -> None:
+    prepared_data(tmp_path / "data/prepared")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models/mlp.skops").write_bytes(model_bytes(tampered(TAMPERED[attribute])))
+    write_params(tmp_path / "params.yaml", project_params())
+    result = run_script(
+        "evaluate.py",
+        "--data=data/prepared",
+        "--model=models/mlp.skops",
+        *EVALUATE_PATHS,
+        cwd=tmp_path,
+    )
+    assert_one_line_error(result, f"models/mlp.skops: {attribute}")
+    assert not (tmp_path / "reports").exists()
