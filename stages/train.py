@@ -18,6 +18,7 @@ from mnist_mlp.core.train import (
     TrainParams,
     build_classifier,
     check_fit_memory,
+    check_validation_split,
     fit,
     fit_seconds,
 )
@@ -59,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     data = Path(args.data)
     train_shape, _ = npy_header(data / "X_train.npy")
     test_shape, _ = npy_header(data / "X_test.npy")
+    check_validation_split(classifier, train_shape[0])
     needed = check_fit_memory(classifier, train_shape, features.dtype, available_memory())
     seconds = fit_seconds(classifier, train_shape[0], test_shape[0], int(np.prod(train_shape[1:])))
     log.info("expecting about %s of memory and %.0f s of fitting", gib(needed), seconds)

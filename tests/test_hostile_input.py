@@ -798,3 +798,19 @@ def test_evaluate_run_by_hand_on_a_model_with_tampered_attributes(
     )
     assert_one_line_error(result, f"models/mlp.skops: {attribute}")
     assert not (tmp_path / "reports").exists()
+
+
+def test_train_run_by_hand_with_early_stopping_on_too_few_samples(tmp_path: Path) -> None:
+    """A validation_fraction of 0.1 holds out 1 of 10 samples; scikit-learn needs 2."""
+    prepared_data(tmp_path / "data/prepared", n_train=10)
+    params = project_params()
+    params["train"].update(early_stopping=True, validation_fraction=0.1)
+    write_params(tmp_path / "params.yaml", params)
+    result = run_script("train.py", "--data", "data/prepared", *TRAIN_OUTPUTS, cwd=tmp_path)
+    assert_one_line_error(
+        result,
+        "train.early_stopping = true with train.validation_fraction = 0.1 of 10 training",
+        "validates on 1",
+    )
+    assert "epoch 1" not in result.stderr
+    assert not (tmp_path / "models").exists()
