@@ -20,6 +20,7 @@ from mnist_mlp.io.files import (
     atomic_directory,
     atomic_path,
     load_arrays,
+    read_epoch_csv,
     read_rows,
     save_array,
     save_arrays,
@@ -216,3 +217,44 @@ def test_npy_files_are_written_as_numpy_writes_them(tmp_path: Path) -> None:
         save_array(tmp_path / "ours.npy", order)
         np.save(tmp_path / "numpy.npy", order, allow_pickle=False)
         assert (tmp_path / "ours.npy").read_bytes() == (tmp_path / "numpy.npy").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            b"epoch,loss\n1,0.5\n2,oops\n",
+            r"loss\.csv: line 3: 'loss': expected a number, got 'oops'",
+        ),
+        (b"epoch,loss\n1.5,0.5\n", r"loss\.csv: line 2: 'epoch': expected an int, got '1\.5'"),
+        (b"epoch,loss\n1,0.5\n2\n", r"loss\.csv: line 3: 'loss': expected a number, got None"),
+        (b"epoch,loss\n1,0.5,7\n", r"loss\.csv: line 2: more fields than the header has"),
+        (b"epoch,los\n1,0.5\n", r"loss\.csv: expected the columns epoch, loss, found the columns"),
+        (b"epoch,loss\n", r"loss\.csv: expected the columns epoch, loss, found no rows"),
+        (b"\xff\xfe\x00binary", r"loss\.csv: not a CSV text file \("),
+    ],
+    ids=[
+        "not-a-number",
+        "fractional-epoch",
+        "short-row",
+        "long-row",
+        "renamed-column",
+        "no-rows",
+        "binary",
+    ],
+)
+def test_an_edited_epoch_csv_is_named_in_one_line(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    (tmp_path / "loss.csv").write_bytes(content)
+    with pytest.raises(DataError, match=message) as caught:
+        read_epoch_csv(tmp_path / "loss.csv", ["loss"])
+    assert "\n" not in str(caught.value)
+
+
+def test_an_epoch_csv_train_wrote_is_read_as_it_is(tmp_path: Path) -> None:
+    write_csv(tmp_path / "loss.csv", ["epoch", "loss"], [(1, 0.5), (2, float("nan"))])
+    assert read_epoch_csv(tmp_path / "loss.csv", ["loss"]) == {
+        "epoch": ["1", "2"],
+        "loss": ["0.5", "nan"],
+    }

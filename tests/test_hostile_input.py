@@ -767,6 +767,24 @@ def test_an_output_path_holding_a_device_node_is_refused(tmp_path: Path) -> None
     assert list(node.parent.iterdir()) == [node]
 
 
+@pytest.mark.parametrize(
+    ("file", "content", "fragment"),
+    [
+        ("loss.csv", "epoch,loss\n1,0.5\n2,0.4x\n3,0.3\n", "reports/loss.csv: line 3: 'loss'"),
+        ("loss.csv", "<<<<<<< HEAD\n", "reports/loss.csv: expected the columns epoch, loss"),
+        ("accuracy.csv", "epoch,train_accuracy\n1,0.5\n", "reports/accuracy.csv: expected"),
+    ],
+    ids=["not-a-number", "conflict-marker", "missing-column"],
+)
+def test_visualize_on_a_hand_edited_record(
+    tmp_path: Path, file: str, content: str, fragment: str
+) -> None:
+    args = visualize_inputs(tmp_path)
+    (tmp_path / "reports" / file).write_text(content)
+    assert_one_line_error(run_script("visualize.py", *args, cwd=tmp_path), fragment)
+    assert not (tmp_path / "reports/figures").exists()
+
+
 def tampered(change) -> MLPClassifier:
     """A model fitted on data like the pipeline's, then edited as a hand edits its file."""
     model = wrong_model(784, 10)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from mnist_mlp.errors import DataError, PipelineError
+from mnist_mlp.errors import DataError, PipelineError, brief, reason
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -244,6 +244,39 @@ def read_csv_columns(path: str | os.PathLike[str]) -> dict[str, list[str]]:
     if not rows:
         return {}
     return {key: [row[key] for row in rows] for key in rows[0]}
+
+
+def read_epoch_csv(path: str | os.PathLike[str], columns: Sequence[str]) -> dict[str, list[str]]:
+    """Read a per-epoch CSV that train wrote, checked: an int ``epoch`` and number ``columns``.
+
+    Such a file is a plot's data, and a user may edit it by hand: whoever draws it gets
+    numbers, or this one line.
+
+    Raises
+    ------
+    DataError
+        Naming the file, and the line and column of the first value that is not a number.
+    """
+    try:
+        table = read_csv_columns(path)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path}: not a CSV text file ({reason(exc)})") from None
+    expected = ["epoch", *columns]
+    if not set(expected) <= set(table):
+        found = f"the columns {brief(list(table))}" if table else "no rows"
+        raise DataError(f"{path}: expected the columns {', '.join(expected)}, found {found}")
+    if None in table:  # csv's key for the fields of a row longer than the header
+        raise DataError(f"{path}: line 2: more fields than the header has")
+    for name, values in table.items():
+        number, what = (int, "an int") if name == "epoch" else (float, "a number")
+        for line, value in enumerate(values, start=2):
+            try:
+                number(value)
+            except (TypeError, ValueError):  # TypeError: None, for a field the row lacks
+                raise DataError(
+                    f"{path}: line {line}: {brief(name)}: expected {what}, got {brief(value)}"
+                ) from None
+    return table
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:
