@@ -785,6 +785,20 @@ def test_visualize_on_a_hand_edited_record(
     assert not (tmp_path / "reports/figures").exists()
 
 
+def test_visualize_neurons_the_layer_does_not_have(tmp_path: Path) -> None:
+    """The figure would be blank, and the stage would succeed."""
+    args = visualize_inputs(tmp_path, hidden=50)
+    params = project_params()
+    params["visualize"]["neurons"] = [100_000]
+    write_params(tmp_path / "params.yaml", params)
+    assert_one_line_error(
+        run_script("visualize.py", *args, cwd=tmp_path),
+        "params.yaml: visualize.neurons: neuron 100000 does not exist",
+        "50 hidden units",
+    )
+    assert not (tmp_path / "reports/figures").exists()
+
+
 def tampered(change) -> MLPClassifier:
     """A model fitted on data like the pipeline's, then edited as a hand edits its file."""
     model = wrong_model(784, 10)
