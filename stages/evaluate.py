@@ -15,7 +15,14 @@ import numpy as np
 from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.core.dataset import PREDICT_BATCH_ROWS, FeaturesParams
 from mnist_mlp.core.evaluate import check_model, evaluate, recorded_scores
-from mnist_mlp.io.files import NpyRows, load_arrays, read_csv_columns, write_json, write_table
+from mnist_mlp.io.files import (
+    NpyRows,
+    all_or_none,
+    load_arrays,
+    read_csv_columns,
+    write_json,
+    write_table,
+)
 from mnist_mlp.io.guard import changes_named_first, snapshot, unchanged
 from mnist_mlp.io.model_file import load_model
 from mnist_mlp.io.params import load_section
@@ -62,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             features.dtype,
             recorded,
         )
-    with unchanged(read):
+    with all_or_none(), unchanged(read):
         write_json(args.metrics, metrics)
         write_table(args.per_class, per_class)
         write_table(args.confusion, confusion)

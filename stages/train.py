@@ -18,10 +18,18 @@ from mnist_mlp.core.train import (
     TrainParams,
     build_classifier,
     check_fit_memory,
+    check_validation_split,
     fit,
     fit_seconds,
 )
-from mnist_mlp.io.files import NpyRows, load_arrays, read_rows, save_array, write_csv
+from mnist_mlp.io.files import (
+    NpyRows,
+    all_or_none,
+    load_arrays,
+    read_rows,
+    save_array,
+    write_csv,
+)
 from mnist_mlp.io.guard import changes_named_first, snapshot, unchanged
 from mnist_mlp.io.model_file import save_model
 from mnist_mlp.io.params import load_section
@@ -52,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     data = Path(args.data)
     train_shape, _ = npy_header(data / "X_train.npy")
     test_shape, _ = npy_header(data / "X_test.npy")
+    check_validation_split(classifier, train_shape[0])
     needed = check_fit_memory(classifier, train_shape, features.dtype, available_memory())
     seconds = fit_seconds(classifier, train_shape[0], test_shape[0], int(np.prod(train_shape[1:])))
     log.info("expecting about %s of memory and %.0f s of fitting", gib(needed), seconds)
@@ -71,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             arrays["y_test"],
             features.dtype,
         )
-    with unchanged(read):
+    # All five or none: a later one that cannot be written (a full disk) leaves none.
+    with all_or_none(), unchanged(read):
         save_model(args.model, model)
         write_csv(args.loss, ["epoch", "loss"], history.loss_rows())
         write_csv(args.accuracy, history.accuracy_header(), history.accuracy_rows())

@@ -16,11 +16,12 @@ from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.core.visualize import (
     VisualizeParams,
     check_draw_memory,
+    check_neurons,
     curves_figure,
     weight_grid_figure,
     weight_grid_frames,
 )
-from mnist_mlp.io.files import read_csv_columns
+from mnist_mlp.io.files import all_or_none, read_epoch_csv
 from mnist_mlp.io.guard import snapshot, unchanged
 from mnist_mlp.io.images import save_figure, save_gif
 from mnist_mlp.io.params import load_section
@@ -45,13 +46,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         args.params, ["visualize"], [args.first_layer, args.loss, args.accuracy, args.snapshots]
     )
     params = load_section(args.params, "visualize", VisualizeParams)
+    first_layer = np.load(args.first_layer)
+    check_neurons(params.neurons, first_layer.shape[1], args.params)
+    loss = read_epoch_csv(args.loss, ["loss"])
+    accuracy = read_epoch_csv(args.accuracy, ["train_accuracy", "test_accuracy"])
     shape, dtype = npy_header(args.snapshots)
     needed = check_draw_memory(shape, dtype.itemsize, available_memory(), args.snapshots)
     log.info("expecting to use about %s of memory", gib(needed))
-    grid = weight_grid_figure(np.load(args.first_layer), **asdict(params))
+    grid = weight_grid_figure(first_layer, **asdict(params))
     frames = weight_grid_frames(np.load(args.snapshots), **asdict(params))
-    curves = curves_figure(read_csv_columns(args.loss), read_csv_columns(args.accuracy))
-    with unchanged(read):
+    curves = curves_figure(loss, accuracy)
+    with all_or_none(), unchanged(read):
         save_figure(args.weights_figure, grid)
         save_gif(args.weights_animation, frames)
         save_figure(args.curves_figure, curves)

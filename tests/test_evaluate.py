@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix
+from sklearn.neural_network import MLPClassifier
 
 from mnist_mlp.core.dataset import predict
-from mnist_mlp.core.evaluate import evaluate, recorded_scores
+from mnist_mlp.core.evaluate import check_model, evaluate, recorded_scores
+from mnist_mlp.errors import ModelFileError
 from mnist_mlp.io.files import NpyRows
+from mnist_mlp.io.model_file import load_model_bytes, model_bytes
 from mnist_mlp.io.pipeline import stage_arguments
 from tests.helpers import DvcProject, run_script, small_model
 
@@ -86,6 +90,59 @@ def test_the_recorded_train_score_is_taken_only_when_the_test_score_agrees(resul
     disagreeing = (0.25, metrics["test_score"] - 0.01)
     predicted, _, _ = evaluate(model, pixels, model.predict(X), pixels, y, recorded=disagreeing)
     assert predicted == metrics
+
+
+def set_item(name: str, index: int, value) -> Callable[[MLPClassifier], None]:
+    return lambda model: getattr(model, name).__setitem__(index, value(getattr(model, name)))
+
+
+# Each edit of a fitted model's attributes that predict() fails on (or mispredicts with),
+# and what the one-line error then says. The model: 784 features, 8 hidden units, 10 classes.
+TAMPERED = {
+    "second layer narrower": (
+        set_item("coefs_", 1, lambda coefs: coefs[1][:, :7]),
+        r"coefs_\[1\] is float64 of shape \(8, 7\), expected floats of shape \(8, 10\)",
+    ),
+    "layers that do not chain": (
+        set_item("coefs_", 1, lambda coefs: np.zeros((9, 10))),
+        r"coefs_\[1\] is float64 of shape \(9, 10\), expected floats of shape \(8, 10\)",
+    ),
+    "first layer of text": (
+        set_item("coefs_", 0, lambda coefs: coefs[0].astype(str)),
+        r"coefs_\[0\] is <U\d+ of shape \(784, 8\), expected floats of shape \(784, n\)",
+    ),
+    "a bias of the wrong width": (
+        set_item("intercepts_", 0, lambda intercepts: intercepts[0][:3]),
+        r"intercepts_\[0\] is float64 of shape \(3,\), expected floats of shape \(8,\)",
+    ),
+    "a layer lost": (
+        lambda model: model.intercepts_.pop(),
+        r"coefs_ and intercepts_ are not lists of one array per layer",
+    ),
+    "n_layers_": (lambda m: setattr(m, "n_layers_", 5), r"n_layers_ is 5, expected 3 for 2"),
+    "n_outputs_": (lambda m: setattr(m, "n_outputs_", 1), r"n_outputs_ is 1, expected 10"),
+    "out_activation_": (
+        lambda m: setattr(m, "out_activation_", "softplus"),
+        r"out_activation_ is 'softplus', expected 'softmax' for 10 classes",
+    ),
+    "activation": (
+        lambda m: setattr(m, "activation", "swish"),
+        r"activation: The 'activation' parameter of MLPClassifier must be a str among",
+    ),
+}
+
+
+@pytest.mark.parametrize("edit", TAMPERED)
+def test_a_model_file_with_tampered_attributes_is_refused(edit: str) -> None:
+    """The file is a well-formed skops archive: only the attributes predict() uses differ."""
+    model, _ = small_model()
+    labels = np.arange(10)
+    check_model(load_model_bytes(model_bytes(model), "mlp.skops"), 784, labels, "mlp.skops")
+    change, message = TAMPERED[edit]
+    change(model)
+    tampered = load_model_bytes(model_bytes(model), "mlp.skops")
+    with pytest.raises(ModelFileError, match=rf"^mlp\.skops: {message}"):
+        check_model(tampered, 784, labels, "mlp.skops")
 
 
 @pytest.mark.pipeline

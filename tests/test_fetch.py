@@ -6,8 +6,10 @@ import gzip
 import hashlib
 import logging
 import random
+import re
 import socket
 import struct
+import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -61,8 +63,33 @@ def trickle(body: bytes, seconds_per_byte: float, limit_seconds: float) -> Route
         for byte in body:
             if time.monotonic() - started > limit_seconds:
                 return
-            handler.wfile.write(bytes([byte]))
-            handler.wfile.flush()
+            try:
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+            except OSError:  # the client hung up
+                return
+            time.sleep(seconds_per_byte)
+
+    return respond
+
+
+def trickle_head(seconds_per_byte: float, limit_seconds: float, hung_up: threading.Event) -> Route:
+    """Send the status line and a long header a byte at a time, each in time for the
+    client's socket timeout, for at most ``limit_seconds``; set ``hung_up`` if the client
+    closes the connection first."""
+    head = b"HTTP/1.0 200 OK\r\nX-Slow: " + b"." * 1000 + b"\r\n\r\n"
+
+    def respond(handler: BaseHTTPRequestHandler) -> None:
+        started = time.monotonic()
+        for byte in head:
+            if time.monotonic() - started > limit_seconds:
+                return
+            try:
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+            except OSError:
+                hung_up.set()
+                return
             time.sleep(seconds_per_byte)
 
     return respond
@@ -250,4 +277,40 @@ def test_trickling_server_is_cut_off_by_the_attempt_deadline(
         fetch(
             [server.mirror("trickle", slow)], tmp_path, timeout=1.0, retries=1, attempt_seconds=0.5
         )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_server_trickling_its_headers_is_cut_off_by_the_attempt_deadline(
+    server: Server, tmp_path: Path
+) -> None:
+    """Each byte of the status line and headers comes within the 2 s socket timeout: only
+    a deadline on the whole attempt, headers included, stops it. The server gives up
+    after 30 s, a bound only a client ignoring its deadline reaches; what is asserted is
+    that the client stopped (and hung up), not how long it took."""
+    hung_up = threading.Event()
+    slow = trickle_head(seconds_per_byte=0.03, limit_seconds=30.0, hung_up=hung_up)
+    with pytest.raises(FetchError, match=r"download took longer than 1\.0 s"):
+        fetch(
+            [server.mirror("slow-head", slow)],
+            tmp_path,
+            timeout=2.0,
+            retries=1,
+            attempt_seconds=1.0,
+        )
+    assert hung_up.wait(timeout=30.0)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("length", "message"),
+    [(0, "not a complete gzip file (an empty file)"), (len(GOOD), "cut off after 0 of the")],
+    ids=["empty", "cut-off"],
+)
+def test_an_empty_or_cut_off_download_is_reported_as_such(
+    server: Server, tmp_path: Path, length: int, message: str
+) -> None:
+    """Not as the SHA-256 of the nothing that arrived."""
+    with pytest.raises(FetchError, match=re.escape(message)) as caught:
+        fetch([server.mirror("nothing", serve(b"", length=length))], tmp_path, retries=1)
+    assert "SHA-256 of decompressed content" not in str(caught.value)
     assert list(tmp_path.iterdir()) == []

@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import resource
+import stat
 import subprocess
 import sys
 import warnings
@@ -32,7 +33,7 @@ from mnist_mlp.core.train import TrainParams, build_classifier, check_fit_memory
 from mnist_mlp.core.visualize import VisualizeParams, check_draw_memory
 from mnist_mlp.errors import FetchError, ModelFileError, ParamsError, brief
 from mnist_mlp.io.fetch import FetchParams, decompressed_sha256, fetch_file
-from mnist_mlp.io.files import save_arrays
+from mnist_mlp.io.files import save_array, save_arrays, write_csv
 from mnist_mlp.io.model_file import MAX_SCHEMA_BYTES, load_model, model_bytes
 from mnist_mlp.io.params import load_section, load_yaml
 from mnist_mlp.memory import available_memory
@@ -94,6 +95,21 @@ def limit_file_size(n_bytes: int):
         resource.setrlimit(resource.RLIMIT_FSIZE, (n_bytes, n_bytes))
 
     return limit
+
+
+def run_stage_limited(
+    script: str, *args: str, cwd: Path, file_bytes: int
+) -> subprocess.CompletedProcess[str]:
+    """Run ``stages/<script>`` by hand where no file may grow past ``file_bytes``: the
+    kernel refuses the write that would (`File too large`), as a full disk refuses it."""
+    return subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "stages" / script), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        preexec_fn=limit_file_size(file_bytes),
+        check=False,
+    )
 
 
 class EndlessServer:
@@ -159,14 +175,20 @@ def test_gzip_bomb_is_refused_while_verifying(tmp_path: Path) -> None:
         decompressed_sha256(bomb, max_bytes=1_000_000)
 
 
-def test_fetch_stage_run_by_hand_on_a_dev_zero_mirror(tmp_path: Path) -> None:
-    """Links to /dev/zero stop at the cap (a 50 MB file-size limit guards the test itself)."""
+@pytest.mark.parametrize("kind", ["a character device", "a FIFO"])
+def test_fetch_stage_run_by_hand_on_a_mirror_of_devices_or_fifos(tmp_path: Path, kind: str) -> None:
+    """Links to /dev/zero would never end, a FIFO blocks its reader until a writer comes:
+    both are refused before a read, after one attempt. (The 60 s timeout only stops a
+    hang, and the 50 MB file-size limit a copy of /dev/zero, if the refusal breaks.)"""
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     params = project_params()
     params["fetch"].update(mirrors=[], max_file_bytes=1_000_000, retry_delay=0)
     for item in params["fetch"]["files"]:
-        (mirror / item["name"]).symlink_to("/dev/zero")
+        if kind == "a FIFO":
+            os.mkfifo(mirror / item["name"])
+        else:
+            (mirror / item["name"]).symlink_to("/dev/zero")
     write_params(tmp_path / "params.yaml", params)
     result = subprocess.run(
         [sys.executable, str(PROJECT_ROOT / "stages/fetch.py"), "--out", "data/raw"],
@@ -175,9 +197,12 @@ def test_fetch_stage_run_by_hand_on_a_dev_zero_mirror(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         preexec_fn=limit_file_size(50_000_000),
+        timeout=60,
         check=False,
     )
-    assert_one_line_error(result, "train-images-idx3-ubyte.gz", "holds more than 1000000 bytes")
+    name = "train-images-idx3-ubyte.gz"
+    assert_one_line_error(result, f"{mirror / name} is {kind}, not a regular file")
+    assert len(re.findall(rf"WARNING .*{name} from", result.stderr)) == 1
     assert not (tmp_path / "data/raw").exists()
     assert [p.name for p in (tmp_path / "data").iterdir()] == []
 
@@ -514,27 +539,15 @@ def test_evaluate_run_by_hand_without_its_inputs(tmp_path: Path) -> None:
 
 
 def test_train_on_a_full_file_system_fails_in_one_line(tmp_path: Path) -> None:
-    """The model (about 350 kB) cannot be written past a 64 kB file-size limit."""
+    """The model (about 0.9 MB) cannot be written past a 64 kB file-size limit."""
     prepared_data(tmp_path / "data/prepared")
     params = project_params()
     params["train"]["max_iter"] = 2
     write_params(tmp_path / "params.yaml", params)
-
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(PROJECT_ROOT / "stages/train.py"),
-            "--data",
-            "data/prepared",
-            *TRAIN_OUTPUTS,
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        preexec_fn=limit_file_size(65536),
-        check=False,
+    result = run_stage_limited(
+        "train.py", "--data", "data/prepared", *TRAIN_OUTPUTS, cwd=tmp_path, file_bytes=65536
     )
-    assert_one_line_error(result, "File too large")
+    assert_one_line_error(result, "models/mlp.skops: File too large")
     assert not (tmp_path / "models/mlp.skops").exists()
     assert [p.name for p in (tmp_path / "models").iterdir()] == []
 
@@ -685,3 +698,156 @@ def test_markdown_report_shows_params_metrics_and_names_as_text() -> None:
     code = [c.content for c in inline if c.type == "code_inline"]
     for value in [*HOSTILE, *HOSTILE.values(), "@admin #7", baseline]:
         assert " ".join(value.split()) in code
+
+
+# --- the pipeline's own faults: outputs, models, records, params ----------------------
+
+
+def files_under(*directories: Path) -> list[Path]:
+    return [p for d in directories if d.exists() for p in d.rglob("*") if not p.is_dir()]
+
+
+def test_train_with_room_for_all_but_its_last_output_puts_none_in_place(tmp_path: Path) -> None:
+    """The model (about 0.9 MB), both CSVs and the first layer fit under a 1.4 MB limit;
+    the per-epoch snapshots (1.9 MB for 6 epochs) do not: none of the five is written."""
+    prepared_data(tmp_path / "data/prepared")
+    params = project_params()
+    params["train"]["max_iter"] = 6
+    write_params(tmp_path / "params.yaml", params)
+    result = run_stage_limited(
+        "train.py", "--data", "data/prepared", *TRAIN_OUTPUTS, cwd=tmp_path, file_bytes=1_400_000
+    )
+    assert_one_line_error(result, "models/first_layer_per_epoch.npy: File too large")
+    assert files_under(tmp_path / "models", tmp_path / "reports") == []
+
+
+def visualize_inputs(directory: Path, epochs: int = 3, hidden: int = 50) -> list[str]:
+    """What train writes for visualize, made up; the stage's arguments, figures included."""
+    snapshots = np.random.default_rng(0).normal(scale=0.1, size=(epochs, 784, hidden))
+    save_array(directory / "models/first_layer.npy", snapshots[-1])
+    save_array(directory / "models/first_layer_per_epoch.npy", snapshots)
+    numbers = range(1, epochs + 1)
+    write_csv(directory / "reports/loss.csv", ["epoch", "loss"], [(e, 1 / e) for e in numbers])
+    write_csv(
+        directory / "reports/accuracy.csv",
+        ["epoch", "train_accuracy", "test_accuracy"],
+        [(e, 0.5 + e / 10, 0.4 + e / 10) for e in numbers],
+    )
+    write_params(directory / "params.yaml", project_params())
+    return [
+        "--first-layer=models/first_layer.npy",
+        "--loss=reports/loss.csv",
+        "--accuracy=reports/accuracy.csv",
+        "--snapshots=models/first_layer_per_epoch.npy",
+        "--weights-figure=reports/figures/weights.png",
+        "--weights-animation=reports/figures/weights.gif",
+        "--curves-figure=reports/figures/curves.png",
+    ]
+
+
+def test_visualize_with_room_for_its_first_figure_only_puts_none_in_place(tmp_path: Path) -> None:
+    """weights.png (about 50 kB) fits under a 120 kB limit, the animation (about 190 kB)
+    does not: weights.png is not left beside a missing animation."""
+    args = visualize_inputs(tmp_path)
+    result = run_stage_limited("visualize.py", *args, cwd=tmp_path, file_bytes=120_000)
+    assert_one_line_error(result, "reports/figures/weights.gif: File too large")
+    assert files_under(tmp_path / "reports/figures") == []
+
+
+def test_an_output_path_holding_a_device_node_is_refused(tmp_path: Path) -> None:
+    """Run as root, an output pointed at a device node replaced the node with a PNG."""
+    args = visualize_inputs(tmp_path)
+    node = tmp_path / "reports/figures/curves.png"
+    node.parent.mkdir(parents=True)
+    try:  # /dev/null's numbers, made here: no real device is touched
+        os.mknod(node, stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("making a device node needs root (CAP_MKNOD)")
+    result = run_script("visualize.py", *args, cwd=tmp_path)
+    assert_one_line_error(
+        result, "reports/figures/curves.png: is a character device, not a regular file"
+    )
+    assert stat.S_ISCHR(node.lstat().st_mode) and node.lstat().st_rdev == os.makedev(1, 3)
+    # The two figures before it are not put in place either.
+    assert list(node.parent.iterdir()) == [node]
+
+
+@pytest.mark.parametrize(
+    ("file", "content", "fragment"),
+    [
+        ("loss.csv", "epoch,loss\n1,0.5\n2,0.4x\n3,0.3\n", "reports/loss.csv: line 3: 'loss'"),
+        ("loss.csv", "<<<<<<< HEAD\n", "reports/loss.csv: expected the columns epoch, loss"),
+        ("accuracy.csv", "epoch,train_accuracy\n1,0.5\n", "reports/accuracy.csv: expected"),
+    ],
+    ids=["not-a-number", "conflict-marker", "missing-column"],
+)
+def test_visualize_on_a_hand_edited_record(
+    tmp_path: Path, file: str, content: str, fragment: str
+) -> None:
+    args = visualize_inputs(tmp_path)
+    (tmp_path / "reports" / file).write_text(content)
+    assert_one_line_error(run_script("visualize.py", *args, cwd=tmp_path), fragment)
+    assert not (tmp_path / "reports/figures").exists()
+
+
+def test_visualize_neurons_the_layer_does_not_have(tmp_path: Path) -> None:
+    """The figure would be blank, and the stage would succeed."""
+    args = visualize_inputs(tmp_path, hidden=50)
+    params = project_params()
+    params["visualize"]["neurons"] = [100_000]
+    write_params(tmp_path / "params.yaml", params)
+    assert_one_line_error(
+        run_script("visualize.py", *args, cwd=tmp_path),
+        "params.yaml: visualize.neurons: neuron 100000 does not exist",
+        "50 hidden units",
+    )
+    assert not (tmp_path / "reports/figures").exists()
+
+
+def tampered(change) -> MLPClassifier:
+    """A model fitted on data like the pipeline's, then edited as a hand edits its file."""
+    model = wrong_model(784, 10)
+    change(model)
+    return model
+
+
+TAMPERED = {
+    "coefs_": lambda model: model.coefs_.__setitem__(1, model.coefs_[1][:, :7]),
+    "n_layers_": lambda model: setattr(model, "n_layers_", 5),
+    "out_activation_": lambda model: setattr(model, "out_activation_", "softplus"),
+}
+
+
+@pytest.mark.parametrize("attribute", TAMPERED)
+def test_evaluate_run_by_hand_on_a_model_with_tampered_attributes(
+    tmp_path: Path, attribute: str
+) -> None:
+    prepared_data(tmp_path / "data/prepared")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models/mlp.skops").write_bytes(model_bytes(tampered(TAMPERED[attribute])))
+    write_params(tmp_path / "params.yaml", project_params())
+    result = run_script(
+        "evaluate.py",
+        "--data=data/prepared",
+        "--model=models/mlp.skops",
+        *EVALUATE_PATHS,
+        cwd=tmp_path,
+    )
+    assert_one_line_error(result, f"models/mlp.skops: {attribute}")
+    assert not (tmp_path / "reports").exists()
+
+
+def test_train_run_by_hand_with_early_stopping_on_too_few_samples(tmp_path: Path) -> None:
+    """A validation_fraction of 0.1 holds out 1 of 10 samples; scikit-learn needs 2."""
+    prepared_data(tmp_path / "data/prepared", n_train=10)
+    params = project_params()
+    params["train"].update(early_stopping=True, validation_fraction=0.1)
+    write_params(tmp_path / "params.yaml", params)
+    result = run_script("train.py", "--data", "data/prepared", *TRAIN_OUTPUTS, cwd=tmp_path)
+    assert_one_line_error(
+        result,
+        "train.early_stopping = true with train.validation_fraction = 0.1 of 10 training",
+        "validates on 1",
+    )
+    assert "epoch 1" not in result.stderr
+    assert not (tmp_path / "models").exists()

@@ -7,13 +7,15 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
 
 from mnist_mlp.core.dataset import to_features
 from mnist_mlp.core.params import parse_section
 from mnist_mlp.core.sklearn_private import epoch_end_owner
-from mnist_mlp.core.train import TrainParams, build_classifier, fit
+from mnist_mlp.core.train import TrainParams, build_classifier, check_validation_split, fit
+from mnist_mlp.errors import ParamsError
 from mnist_mlp.io.files import NpyRows, save_array
 from mnist_mlp.io.model_file import model_bytes
 from mnist_mlp.io.params import read_yaml
@@ -143,6 +145,43 @@ def test_early_stopping_records_validation_score(data) -> None:
     assert history.validation_score == model.validation_scores_
     assert history.accuracy_header()[-1] == "validation_score"
     assert len(history.accuracy_rows()[0]) == 4
+
+
+def early_stopping(fraction: float, n_train: int) -> tuple[MLPClassifier, np.ndarray, np.ndarray]:
+    """A classifier with early stopping, and ``n_train`` samples to fit it on."""
+    images, labels = tiny_digits(n_train, seed=0)
+    classifier = build(PARAMS | {"early_stopping": True, "validation_fraction": fraction})
+    return classifier, to_features(images.reshape(n_train, -1)), labels
+
+
+@pytest.mark.parametrize(
+    ("fraction", "message"),
+    [
+        (0.1, r"0\.1 of 10 training samples \(split\.train_size\) validates on 1, .* 2"),
+        (0.95, r"0\.95 of 10 .*: With n_samples=10, test_size=0\.95 .* will be empty"),
+        (0.0, r"0\.0 of 10 .*: The 'test_size' parameter of train_test_split must be"),
+    ],
+    ids=["one-held-out", "none-left", "none-held-out"],
+)
+def test_early_stopping_without_room_for_its_validation_set_is_refused(
+    fraction: float, message: str
+) -> None:
+    """What scikit-learn's fit() refuses once the data is loaded, refused before."""
+    classifier, X, y = early_stopping(fraction, 10)
+    named = r"^train\.early_stopping = true with train\.validation_fraction = "
+    with pytest.raises(ParamsError, match=named + message):
+        check_validation_split(classifier, 10)
+    with pytest.raises(ValueError):  # the traceback the stage showed
+        classifier.fit(X, y)
+
+
+def test_early_stopping_with_room_for_its_validation_set_fits() -> None:
+    classifier, X, y = early_stopping(0.1, 19)  # holds out 2 (10% rounded up)
+    check_validation_split(classifier, 19)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert classifier.fit(X, y).validation_scores_
+    check_validation_split(build(PARAMS | {"validation_fraction": 0.1}), 10)  # not stopping
 
 
 def test_lbfgs_records_the_final_state(data) -> None:

@@ -1,17 +1,24 @@
 """`make verify`: a flipped byte in the DVC cache or a workspace copy, which `dvc status`
-does not see, is listed with a command that repairs it."""
+does not see, is listed with a command that repairs it; a record that leads out of the
+cache or the repository, or a dvc.lock DVC cannot read, is one line."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import os
+import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
+from mnist_mlp.errors import brief
 from mnist_mlp.tools.verify import find_damage
-from tests.helpers import DvcProject
+from tests.helpers import DvcProject, assert_one_line_error, lock_outs
 
 pytestmark = pytest.mark.pipeline
 
@@ -94,3 +101,81 @@ def test_missing_cache_object_is_listed(intact: DvcProject) -> None:
     assert damage.path == "data/raw/t10k-labels-idx1-ubyte.gz" and "missing" in damage.problem
     repair(intact, damage.repair)
     assert find_damage(intact.root) == []
+
+
+def verify(project: DvcProject) -> subprocess.CompletedProcess[str]:
+    """`make verify`'s command; the timeout only stops a hang (a FIFO it should not open)."""
+    return subprocess.run(
+        [sys.executable, "-m", "mnist_mlp.tools.verify"],
+        cwd=project.root,
+        env=project.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@contextlib.contextmanager
+def edited_lock(project: DvcProject, text: str) -> Iterator[None]:
+    """dvc.lock replaced by ``text`` for the block (the fixture is shared: put back after)."""
+    lock = project.root / "dvc.lock"
+    before = lock.read_text()
+    lock.write_text(text)
+    try:
+        yield
+    finally:
+        lock.write_text(before)
+
+
+def test_an_md5_in_dvc_lock_leading_out_of_the_cache_is_refused(
+    intact: DvcProject, tmp_path: Path
+) -> None:
+    """An MD5 of '..<path>' named a file outside the cache: it was hashed, and printed in
+    `rm -f <path>`. Here the file is a FIFO, which blocks whoever opens it."""
+    victim = tmp_path / "victim"
+    os.mkfifo(victim)
+    lock = (intact.root / "dvc.lock").read_text()
+    edited = yaml.safe_load(lock)
+    [model] = [out for out in edited["stages"]["train"]["outs"] if out["path"].endswith("skops")]
+    model["md5"] = f"..{victim}"
+    with edited_lock(intact, yaml.safe_dump(edited, sort_keys=False)):
+        result = verify(intact)
+        line = assert_one_line_error(result, "models/mlp.skops: refused: its recorded MD5")
+        assert line.endswith("is not 32 hex digits; repair: dvc repro -f -s train")
+        # The repair it prints records train again, truly.
+        repair(intact, "dvc repro -f -s train")
+        assert (intact.root / "dvc.lock").read_text() == lock
+    assert find_damage(intact.root) == []
+
+
+def test_a_manifest_listing_a_path_out_of_the_repository_is_refused(
+    intact: DvcProject, tmp_path: Path
+) -> None:
+    """A directory's manifest in the cache, listing '../../../victim' under data/prepared."""
+    victim = tmp_path / "victim"
+    os.mkfifo(victim)
+    outs = lock_outs(intact)
+    relpath = os.path.relpath(victim, intact.root / "data/prepared")
+    good = cache_object(intact, "data/prepared", "X_test.npy")
+    manifest = json.dumps([{"md5": good.parent.name + good.name, "relpath": relpath}]).encode()
+    md5 = hashlib.md5(manifest).hexdigest()
+    obj = intact.root / ".dvc/cache/files/md5" / md5[:2] / f"{md5[2:]}.dir"
+    obj.parent.mkdir(exist_ok=True)
+    obj.write_bytes(manifest)
+    lock = (intact.root / "dvc.lock").read_text()
+    try:
+        with edited_lock(intact, lock.replace(outs["data/prepared"], f"{md5}.dir")):
+            result = verify(intact)
+    finally:
+        obj.unlink()
+    assert_one_line_error(
+        result, f"{brief(f'data/prepared/{relpath}')}: refused: not a path inside the repository"
+    )
+
+
+def test_a_dvc_lock_with_merge_conflict_markers_is_one_line(intact: DvcProject) -> None:
+    lock = (intact.root / "dvc.lock").read_text()
+    with edited_lock(intact, f"<<<<<<< HEAD\n{lock}=======\n{lock}>>>>>>> experiment\n"):
+        result = verify(intact)
+    assert_one_line_error(result, "cannot read the pipeline: ", "'dvc.lock'")

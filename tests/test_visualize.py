@@ -8,7 +8,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.legend import Legend
 from PIL import Image
 
-from mnist_mlp.core.visualize import curves_figure, weight_grid_figure, weight_grid_frames
+from mnist_mlp.core.visualize import (
+    check_neurons,
+    curves_figure,
+    weight_grid_figure,
+    weight_grid_frames,
+)
+from mnist_mlp.errors import ParamsError
 from mnist_mlp.io.images import png_bytes, save_gif
 from tests.helpers import legends_over_axes
 
@@ -41,6 +47,17 @@ def test_chosen_neurons(first_layer) -> None:
     shown = [ax.get_images()[0].get_array() for ax in figure.axes]
     np.testing.assert_array_equal(shown[0], first_layer[:, 7].reshape(28, 28))
     np.testing.assert_array_equal(shown[1], first_layer[:, 3].reshape(28, 28))
+
+
+def test_chosen_neurons_must_exist_in_the_layer() -> None:
+    check_neurons(None, 20, "params.yaml")
+    check_neurons([0, 19], 20, "params.yaml")
+    message = (
+        r"^params\.yaml: visualize\.neurons: neuron 20 does not exist: the first layer has "
+        r"20 hidden units \(0 to 19\)$"
+    )
+    with pytest.raises(ParamsError, match=message):
+        check_neurons([3, 20, 100_000], 20, "params.yaml")
 
 
 def test_png_bytes_are_deterministic(first_layer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -10,21 +11,89 @@ from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 from sklearn.neural_network import MLPClassifier
 
 from mnist_mlp.core.dataset import predict
-from mnist_mlp.errors import ModelFileError, brief
+from mnist_mlp.core.sklearn_private import validate_param
+from mnist_mlp.errors import ModelFileError, brief, reason
 from mnist_mlp.kernels import pinned_blas_threads
 
 
+def _shown(value: Any) -> str:
+    """An attribute as an error message shows it: an array by its dtype and shape."""
+    if isinstance(value, np.ndarray):
+        return f"{value.dtype} of shape {value.shape}"
+    return brief(value)
+
+
+def _layers_problem(model: MLPClassifier, n_outputs: int) -> str | None:
+    """What is wrong with the layers ``predict`` multiplies through, or None.
+
+    Each of ``coefs_`` must be a matrix of floats taking the previous layer's width (the
+    first: ``n_features_in_``) to its own (the last: ``n_outputs``), each of
+    ``intercepts_`` a vector of that width, and ``n_layers_`` one more than their number.
+    """
+    coefs, intercepts = model.coefs_, getattr(model, "intercepts_", None)
+    if not (isinstance(coefs, list) and isinstance(intercepts, list)) or not (
+        0 < len(coefs) == len(intercepts)
+    ):
+        return "coefs_ and intercepts_ are not lists of one array per layer"
+    width = model.n_features_in_
+    for i, (coef, intercept) in enumerate(zip(coefs, intercepts, strict=True)):
+        last = i == len(coefs) - 1
+        if not (
+            isinstance(coef, np.ndarray)
+            and coef.dtype.kind == "f"
+            and coef.ndim == 2
+            and coef.shape[0] == width
+            and (coef.shape[1] == n_outputs or not last)
+        ):
+            expected = f"({width}, {n_outputs})" if last else f"({width}, n)"
+            return f"coefs_[{i}] is {_shown(coef)}, expected floats of shape {expected}"
+        width = coef.shape[1]
+        if not (
+            isinstance(intercept, np.ndarray)
+            and intercept.dtype.kind == "f"
+            and intercept.shape == (width,)
+        ):
+            return f"intercepts_[{i}] is {_shown(intercept)}, expected floats of shape ({width},)"
+    n_layers = getattr(model, "n_layers_", None)
+    if type(n_layers) is not int or n_layers != len(coefs) + 1:
+        return f"n_layers_ is {brief(n_layers)}, expected {len(coefs) + 1} for {len(coefs)} layers"
+    return None
+
+
+def _predict_problem(model: MLPClassifier, n_classes: int) -> str | None:
+    """What in a fitted model of ``n_classes`` classes ``predict`` cannot run on, or None."""
+    # As scikit-learn fits it: one output unit, logistic, for two classes; else softmax.
+    n_outputs, out_activation = (1, "logistic") if n_classes == 2 else (n_classes, "softmax")
+    found = getattr(model, "n_outputs_", None)
+    if type(found) is not int or found != n_outputs:
+        return f"n_outputs_ is {brief(found)}, expected {n_outputs}"
+    layers = _layers_problem(model, n_outputs)
+    if layers is not None:
+        return layers
+    found = getattr(model, "out_activation_", None)
+    if found != out_activation:
+        expected = f"{out_activation!r} for {n_classes} classes"
+        return f"out_activation_ is {brief(found)}, expected {expected}"
+    try:
+        validate_param("activation", getattr(model, "activation", None))
+    except (TypeError, ValueError) as exc:
+        return f"activation: {reason(exc)}"
+    return None
+
+
 def check_model(model: MLPClassifier, n_features: int, y_train: np.ndarray, source: str) -> None:
-    """Refuse a model that was not fitted on data like this: its shape or classes differ.
+    """Refuse a model that ``predict`` cannot run on this data, or that was fitted on other data.
 
     A well-formed model file can still hold an MLP fitted elsewhere (another image size,
-    other labels): scikit-learn would fail deep in ``predict``, or score it against labels
-    it never learned.
+    other labels), or attributes edited by hand: scikit-learn would fail deep in
+    ``predict``, or score it against labels it never learned. What ``predict`` relies on
+    is checked: the input width, the classes and the number of outputs, every layer's
+    shape, the number of layers and the activation functions' names.
 
     Raises
     ------
     ModelFileError
-        Naming ``source``, what the model expects and what the data has.
+        Naming ``source``, what the model holds and what was expected.
     """
     if not hasattr(model, "coefs_"):
         raise ModelFileError(f"{source}: the MLPClassifier was never fitted")
@@ -40,6 +109,9 @@ def check_model(model: MLPClassifier, n_features: int, y_train: np.ndarray, sour
             f"{source}: the model's classes are {brief(classes)}, "
             f"the training labels are {brief(expected)}"
         )
+    problem = _predict_problem(model, len(classes))
+    if problem is not None:
+        raise ModelFileError(f"{source}: {problem}")
 
 
 def recorded_scores(

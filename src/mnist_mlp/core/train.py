@@ -18,13 +18,14 @@ from typing import Any
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
+from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from tqdm import tqdm
 
 from mnist_mlp.core.dataset import PREDICT_BATCH_ROWS, predict
 from mnist_mlp.core.params import InvalidParam, param
 from mnist_mlp.core.sklearn_private import after_each_epoch, validate_param
-from mnist_mlp.errors import brief, reason
+from mnist_mlp.errors import ParamsError, brief, reason
 from mnist_mlp.kernels import pinned_blas_threads
 from mnist_mlp.memory import check_fits
 
@@ -191,6 +192,37 @@ def check_fit_memory(
     elif largest == "features":
         named = [f"features.dtype = {dtype} on {n_train} training samples"]
     return check_fits(parts, available, " with ".join(named))
+
+
+def check_validation_split(classifier: MLPClassifier, n_train: int) -> None:
+    """Refuse early stopping on a training set too small for its validation set.
+
+    With ``early_stopping``, scikit-learn's ``fit`` holds out ``validation_fraction`` of
+    the training set as ``train_test_split`` does, and stops with a traceback once the
+    data is loaded if that leaves fewer than 2 samples to validate on or none to train on.
+
+    Raises
+    ------
+    ParamsError
+        Naming both params and the number of training samples (set by ``split``).
+    """
+    if not classifier.early_stopping:
+        return
+    named = (
+        f"train.early_stopping = true with train.validation_fraction = "
+        f"{classifier.validation_fraction} of {n_train} training samples (split.train_size)"
+    )
+    try:  # the sizes only: nothing is shuffled
+        _, held_out = train_test_split(
+            np.arange(n_train), test_size=classifier.validation_fraction, shuffle=False
+        )
+    except ValueError as exc:
+        raise ParamsError(f"{named}: {reason(exc)}") from None
+    if len(held_out) < 2:
+        raise ParamsError(
+            f"{named} validates on {len(held_out)}, scikit-learn needs at least 2: "
+            "raise train.validation_fraction or split.train_size"
+        )
 
 
 @dataclass

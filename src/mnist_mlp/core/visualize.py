@@ -17,7 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.image import AxesImage
 
-from mnist_mlp.core.params import param
+from mnist_mlp.core.params import param, params_error
 from mnist_mlp.memory import check_fits
 
 # The figure is 640x480 pixels: past 16x16 cells a 28x28 image no longer gets its 28x28
@@ -102,6 +102,28 @@ def shown_neurons(n_hidden: int, rows: int, cols: int, neurons: Sequence[int] | 
     """The hidden units the grid draws, in order: those that exist, at most rows * cols."""
     candidates = range(rows * cols) if neurons is None else neurons
     return [n for n in candidates if n < n_hidden][: rows * cols]
+
+
+def check_neurons(neurons: Sequence[int] | None, n_hidden: int, where: str) -> None:
+    """Refuse chosen neurons that the first layer does not have.
+
+    The grid leaves such a neuron out (:func:`shown_neurons`, so that runs of several
+    layer sizes can be drawn side by side); in a run's own figure it is a mistake, and
+    if no chosen neuron exists the figure would be blank.
+
+    Raises
+    ------
+    ParamsError
+        Naming ``where`` (the params file), ``visualize.neurons`` and the layer's size.
+    """
+    missing = [neuron for neuron in neurons or () if neuron >= n_hidden]
+    if missing:
+        raise params_error(
+            where,
+            "visualize.neurons",
+            f"neuron {missing[0]} does not exist: the first layer has {n_hidden} hidden "
+            f"units (0 to {n_hidden - 1})",
+        )
 
 
 def draw_weight_grid(

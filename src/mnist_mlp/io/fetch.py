@@ -6,13 +6,17 @@ SHA-256 of its *decompressed* content matches, so a mirror that recompressed the
 is still accepted and anything else is not. Downloads go to a temporary file that is renamed
 into place only after verification.
 
-Every byte is counted as it streams: a source may send at most ``max_file_bytes``, and the
-gzip content may expand to at most as many, so a link to ``/dev/zero``, an endless HTTP
-body or a decompression bomb stops at the limit instead of filling the disk or memory.
+Every read is bounded. A local source is read only if it is a regular file: a FIFO (whose
+opening waits for a writer) or a device such as ``/dev/zero`` is refused before any read.
+An HTTP attempt has a deadline, from connecting to the last byte, headers included. Every
+byte is counted as it streams: a source may send at most ``max_file_bytes``, and the gzip
+content may expand to at most as many, so an endless HTTP body or a decompression bomb
+stops at the limit instead of filling the disk or memory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import http.client
@@ -20,20 +24,25 @@ import logging
 import math
 import os
 import re
+import socket
+import stat
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+from typing import Any
 
 from tqdm import tqdm
 
 from mnist_mlp.core.params import param
 from mnist_mlp.errors import FetchError, reason
-from mnist_mlp.io.files import Readable, atomic_path
+from mnist_mlp.io.files import Readable, atomic_path, file_kind
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +54,9 @@ DEFAULT_MAX_FILE_BYTES = 100_000_000
 _PERMANENT_OS_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
 
 
-class TooLargeError(FetchError):
-    """A source sent, or a gzip file expands to, more than the byte limit: never retried."""
+class RefusedError(FetchError):
+    """A source holds what no retry changes: more than the byte limit (sent, or once
+    decompressed), or not a regular file. Never retried."""
 
 
 def is_sha256(value: str) -> bool:
@@ -103,12 +113,12 @@ def sources(mirrors: Sequence[str], env_mirror: str | None) -> list[str]:
 
 
 def _counted(chunks: Iterable[bytes], max_bytes: int, what: str) -> Iterable[bytes]:
-    """Pass ``chunks`` through, raising TooLargeError once they add up to over ``max_bytes``."""
+    """Pass ``chunks`` through, raising RefusedError once they add up to over ``max_bytes``."""
     total = 0
     for chunk in chunks:
         total += len(chunk)
         if total > max_bytes:
-            raise TooLargeError(f"{what} more than {max_bytes} bytes (fetch.max_file_bytes)")
+            raise RefusedError(f"{what} more than {max_bytes} bytes (fetch.max_file_bytes)")
         yield chunk
 
 
@@ -125,9 +135,12 @@ def decompressed_sha256(
     Raises
     ------
     FetchError
-        If the file is not a complete gzip stream; TooLargeError if it decompresses to more
-        than ``max_bytes``.
+        If the file is not a complete gzip stream (an empty file is none); RefusedError if
+        it decompresses to more than ``max_bytes``.
     """
+    # gzip reads an empty file as no data at all, whose SHA-256 would be reported.
+    if os.path.getsize(path) == 0:
+        raise FetchError("not a complete gzip file (an empty file)")
     digest = hashlib.sha256()
     try:
         with gzip.open(path, "rb") as stream:
@@ -138,51 +151,147 @@ def decompressed_sha256(
     return digest.hexdigest()
 
 
+class _WatchedConnection(http.client.HTTPConnection):
+    """An HTTP connection that hands its socket to ``watch`` as soon as it is connected."""
+
+    watch: Callable[[socket.socket], None]
+
+    def connect(self) -> None:
+        super().connect()
+        self.watch(self.sock)
+
+
+class _WatchedTLSConnection(http.client.HTTPSConnection, _WatchedConnection):
+    """The same for HTTPS: its ``connect`` calls the one above before the TLS handshake."""
+
+
+class _WatchedHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
+    """Opens http:// and https:// URLs, redirects included, through watched connections."""
+
+    def __init__(self, watch: Callable[[socket.socket], None]) -> None:
+        super().__init__()
+        self.watch = watch
+
+    def _watched(self, kind: type[_WatchedConnection]) -> Callable[..., _WatchedConnection]:
+        def connection(host: str, **kwargs: Any) -> _WatchedConnection:
+            watched = kind(host, **kwargs)
+            watched.watch = self.watch
+            return watched
+
+        return connection
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(self._watched(_WatchedConnection), req)
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(self._watched(_WatchedTLSConnection), req)
+
+
+def _shut_down(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # closed by the server already
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Deadline:
+    """Ends the connections of one download attempt when its ``seconds`` are up.
+
+    A socket timeout bounds each wait, not their sum: a server that sends its status line,
+    headers or body a byte at a time, each in time, holds a read open as long as it likes.
+    At the deadline a timer thread shuts every connection of the attempt down, which ends
+    any read blocked on it, and leaving the block raises TimeoutError.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self.opener = urllib.request.build_opener(_WatchedHandler(self._watch))
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+
+    def _watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            # A duplicate, which still reaches the connection once TLS wraps the socket.
+            self._sockets.append(sock.dup())
+            if self.expired:
+                _shut_down(self._sockets[-1])
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut_down(sock)
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._timer.cancel()
+        with self._lock:
+            for sock in self._sockets:
+                sock.close()
+        # Whatever the shutdown caused (no status line, a body cut short), this is why.
+        if self.expired and (exc is None or isinstance(exc, Exception)):
+            raise TimeoutError(f"download took longer than {self.seconds} s") from None
+
+
 def _download(
     url: str, target: Path, timeout: float, attempt_seconds: float, max_bytes: int, label: str
 ) -> None:
     """Stream ``url`` to ``target`` with a progress bar.
 
-    ``timeout`` bounds every socket wait and ``attempt_seconds`` the whole download, so a
-    server that trickles bytes just fast enough to avoid the timeout still cannot hold an
-    attempt forever; ``max_bytes`` bounds what is written, whatever the server announced.
+    ``timeout`` bounds every socket wait and ``attempt_seconds`` the whole attempt, from
+    connecting to the last byte (:class:`_Deadline`); ``max_bytes`` bounds what is
+    written, whatever the server announced. A body shorter than its ``Content-Length``
+    is reported as cut off.
     """
-    deadline = time.monotonic() + attempt_seconds
     request = urllib.request.Request(url, headers={"User-Agent": "mnist-mlp"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
+    with (
+        _Deadline(attempt_seconds) as deadline,
+        deadline.opener.open(request, timeout=timeout) as response,
+    ):
         size = response.headers.get("Content-Length")
-        if size and size.isdigit() and int(size) > max_bytes:
-            raise TooLargeError(
+        announced = int(size) if size and size.isdigit() else None
+        if announced is not None and announced > max_bytes:
+            raise RefusedError(
                 f"announces {size} bytes, more than {max_bytes} (fetch.max_file_bytes)"
             )
         with (
             target.open("wb") as out,
             tqdm(
-                total=int(size) if size else None,
-                unit="B",
-                unit_scale=True,
-                desc=label,
-                leave=False,
-                disable=None,
+                total=announced, unit="B", unit_scale=True, desc=label, leave=False, disable=None
             ) as bar,
         ):
             # read1 returns what has arrived instead of waiting for a whole chunk.
             arrived = iter(lambda: response.read1(_CHUNK_BYTES), b"")
             for chunk in _counted(arrived, max_bytes, "sent"):
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"download took longer than {attempt_seconds} s")
                 out.write(chunk)
                 bar.update(len(chunk))
+            received = out.tell()
+        if announced is not None and received < announced:
+            raise FetchError(f"cut off after {received} of the {announced} bytes announced")
 
 
 def _copy_local(source: Path, target: Path, max_bytes: int) -> None:
-    """Copy ``source`` to ``target`` in chunks, at most ``max_bytes`` of it.
+    """Copy the regular file ``source`` to ``target`` in chunks, at most ``max_bytes`` of it.
 
-    Not ``shutil.copyfile``: given a device such as ``/dev/zero`` it would never stop.
+    Not ``shutil.copyfile``: given a device such as ``/dev/zero`` it would never stop. Any
+    file but a regular one is refused before a read; it is opened without waiting
+    (``O_NONBLOCK``, which a regular file ignores), since opening a FIFO waits for a writer.
     """
-    with source.open("rb") as stream, target.open("wb") as out:
-        for chunk in _counted(_chunks(stream), max_bytes, "holds"):
-            out.write(chunk)
+    with open(os.open(source, os.O_RDONLY | os.O_NONBLOCK), "rb") as stream:
+        mode = os.fstat(stream.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            raise RefusedError(f"{source} is {file_kind(mode)}, not a regular file")
+        with target.open("wb") as out:
+            for chunk in _counted(_chunks(stream), max_bytes, "holds"):
+                out.write(chunk)
 
 
 def _copy_once(
@@ -196,10 +305,11 @@ def _copy_once(
 
 
 def _is_permanent(exc: Exception) -> bool:
-    """Errors that a retry of the same source cannot fix: the file is not there or too big."""
+    """Errors that a retry of the same source cannot fix: the file is not there, too big,
+    or not a regular file."""
     if isinstance(exc, urllib.error.HTTPError):
         return exc.code < 500
-    return isinstance(exc, (*_PERMANENT_OS_ERRORS, TooLargeError))
+    return isinstance(exc, (*_PERMANENT_OS_ERRORS, RefusedError))
 
 
 def fetch_file(

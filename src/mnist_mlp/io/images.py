@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
 
-from mnist_mlp.io.files import atomic_path, write_bytes
+from mnist_mlp.io.files import atomic_path, reported_as, write_bytes
 
 
 def png_bytes(figure: Figure) -> bytes:
@@ -34,7 +34,7 @@ def save_gif(
 ) -> None:
     """Save RGB ``frames`` (uint8, height x width x 3) as a looping animated GIF, atomically."""
     images = [Image.fromarray(frame) for frame in frames]
-    with atomic_path(path) as tmp:
+    with reported_as(path), atomic_path(path) as tmp:
         images[0].save(
             tmp,
             format="GIF",
