@@ -62,7 +62,7 @@ def fresh_clone(reproduced_once: DvcProject, tmp_path: Path) -> tuple[DvcProject
     project = copy_project(reproduced_once, tmp_path / "clone")
     for name in ("Makefile", "pyproject.toml", "requirements.lock", "requirements-uv.lock"):
         shutil.copy2(PROJECT_ROOT / name, project.root / name)
-    for name in ("tests", "docs"):
+    for name in ("tests", "docs", "benchmarks"):
         shutil.copytree(PROJECT_ROOT / name, project.root / name,
                         ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
     shutil.copy2(PROJECT_ROOT / "README.md", project.root / "README.md")
