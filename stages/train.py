@@ -61,10 +61,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     train_shape, _ = npy_header(data / "X_train.npy")
     test_shape, _ = npy_header(data / "X_test.npy")
     check_validation_split(classifier, train_shape[0])
-    needed = check_fit_memory(classifier, train_shape, features.dtype, available_memory())
-    seconds = fit_seconds(classifier, train_shape[0], test_shape[0], int(np.prod(train_shape[1:])))
+    # The training labels (a byte a sample) for the classes; the data after the checks.
+    arrays = load_arrays(args.data, ("y_train",))
+    n_classes = len(np.unique(arrays["y_train"]))
+    needed = check_fit_memory(
+        classifier, train_shape, n_classes, features.dtype, available_memory()
+    )
+    n_pixels = int(np.prod(train_shape[1:]))
+    seconds = fit_seconds(classifier, train_shape[0], test_shape[0], n_pixels, n_classes)
     log.info("expecting about %s of memory and %.0f s of fitting", gib(needed), seconds)
-    arrays = load_arrays(args.data, ("y_train", "y_test"))
+    arrays |= load_arrays(args.data, ("y_test",))
     with changes_named_first(read):
         model, history = fit(
             classifier,

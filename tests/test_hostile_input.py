@@ -62,7 +62,7 @@ def write_params(path: Path, params: dict) -> Path:
     return path
 
 
-# --- 4: fetch caps each file's bytes --------------------------------------------------
+# --- fetch caps each file's bytes --------------------------------------------------
 
 
 def fetch(sources: list[str], destination: Path, **options) -> Path:
@@ -207,7 +207,7 @@ def test_fetch_stage_run_by_hand_on_a_mirror_of_devices_or_fifos(tmp_path: Path,
     assert [p.name for p in (tmp_path / "data").iterdir()] == []
 
 
-# --- 5: the model loader caps what it decompresses ------------------------------------
+# --- the model loader caps what it decompresses ------------------------------------
 
 
 def zip_bomb_model(path: Path, schema_bytes: int) -> Path:
@@ -252,7 +252,7 @@ def test_declared_member_size_is_checked_before_reading(tmp_path: Path) -> None:
         load_model(bomb)
 
 
-# --- 6: params.yaml refuses alias bombs; messages cut long values ---------------------
+# --- params.yaml refuses alias bombs; messages cut long values ---------------------
 
 BILLION_LAUGHS = "\n".join(
     ["visualize:", '  a0: &a0 ["lol"]']
@@ -310,7 +310,7 @@ def test_scikit_learn_messages_quoting_a_huge_value_are_cut() -> None:
     assert len(str(caught.value)) <= len(prefix) + 200
 
 
-# --- 7: train and visualize refuse what this machine cannot hold ----------------------
+# --- train and visualize refuse what this machine cannot hold ----------------------
 
 
 def classifier(**change) -> MLPClassifier:
@@ -319,7 +319,7 @@ def classifier(**change) -> MLPClassifier:
 
 
 def test_default_training_fits_in_a_few_gib() -> None:
-    assert check_fit_memory(classifier(), (60000, 784), "float64", 4 * GIB) < 2 * GIB
+    assert check_fit_memory(classifier(), (60000, 784), 10, "float64", 4 * GIB) < 2 * GIB
 
 
 @pytest.mark.parametrize(
@@ -332,16 +332,16 @@ def test_default_training_fits_in_a_few_gib() -> None:
 )
 def test_training_that_cannot_fit_is_refused_naming_the_param(change: dict, named: str) -> None:
     with pytest.raises(ParamsError, match=r"GiB of memory \(.*\), more than the 4\.0 GiB") as c:
-        check_fit_memory(classifier(**change), (60000, 784), "float64", 4 * GIB)
+        check_fit_memory(classifier(**change), (60000, 784), 10, "float64", 4 * GIB)
     assert named in str(c.value)
 
 
 def test_fit_time_estimate_grows_with_epochs_and_weights() -> None:
-    default = fit_seconds(classifier(), 60000, 10000, 784)
+    default = fit_seconds(classifier(), 60000, 10000, 784, 10)
     # The README's measured fit of the example: 8.7 s.
     assert 4 < default < 20
-    assert fit_seconds(classifier(max_iter=20), 60000, 10000, 784) == pytest.approx(2 * default)
-    wide = fit_seconds(classifier(hidden_layer_sizes=[500]), 60000, 10000, 784)
+    assert fit_seconds(classifier(max_iter=20), 60000, 10000, 784, 10) == pytest.approx(2 * default)
+    wide = fit_seconds(classifier(hidden_layer_sizes=[500]), 60000, 10000, 784, 10)
     assert wide == pytest.approx(10 * default, rel=0.01)
 
 
@@ -399,8 +399,9 @@ TRAIN_OUTPUTS = (
 
 def test_train_run_by_hand_refuses_a_huge_layer_before_loading_data(tmp_path: Path) -> None:
     data = prepared_data(tmp_path / "data/prepared")
-    # Only the headers are read: without the labels, loading the data would fail first.
-    (data / "y_train.npy").unlink()
+    # Only the headers and the training labels are read: without the test labels, loading
+    # the data would fail first.
+    (data / "y_test.npy").unlink()
     params = project_params()
     params["train"]["hidden_layer_sizes"] = [100_000_000]
     write_params(tmp_path / "params.yaml", params)
@@ -409,7 +410,7 @@ def test_train_run_by_hand_refuses_a_huge_layer_before_loading_data(tmp_path: Pa
     assert not (tmp_path / "models").exists()
 
 
-# --- 9: booleans are not ints in train ------------------------------------------------
+# --- booleans are not ints in train ------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -439,7 +440,7 @@ def test_boolean_params_still_take_booleans() -> None:
     assert (model.shuffle, model.nesterovs_momentum, model.early_stopping) == (False, False, True)
 
 
-# --- 10: one-line errors instead of tracebacks ----------------------------------------
+# --- one-line errors instead of tracebacks ----------------------------------------
 
 
 def test_non_utf8_params_file(tmp_path: Path) -> None:
@@ -619,7 +620,7 @@ def test_report_with_an_unknown_visualize_key(tiny_project: DvcProject) -> None:
     assert not (tiny_project.root / "reports/report.md").exists()
 
 
-# --- 11: mirrors are http(s) URLs; permanent local errors are not retried -------------
+# --- mirrors are http(s) URLs; permanent local errors are not retried -------------
 
 
 @pytest.mark.parametrize(
@@ -642,7 +643,7 @@ def test_data_mirror_that_is_a_file_is_not_retried(tmp_path: Path, caplog) -> No
     assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
 
 
-# --- 12: report.md shows what it did not write as text ---------------------------------
+# --- report.md shows what it did not write as text ---------------------------------
 
 HOSTILE = {
     "visualize.cmap": "gray | injected | cells",

@@ -16,6 +16,7 @@ import pytest
 
 from mnist_mlp.tools.report import (
     build_report,
+    confusion_figure,
     format_change,
     format_value,
     render_html,
@@ -221,3 +222,10 @@ def test_dvc_plots_draw_per_class_precision_and_recall_as_bars(reproduced: DvcPr
     for spec in bars.values():
         assert spec["encoding"]["y"]["field"] == "class"
         assert len(spec["data"]["values"]) == 10
+
+
+def test_the_confusion_matrix_has_a_row_and_column_per_class_of_any_number() -> None:
+    figure = confusion_figure([0, 3, 12, 12], [0, 12, 12, 3])
+    ax = figure.axes[0]
+    assert ax.images[0].get_array().tolist() == [[1, 0, 0], [0, 0, 1], [0, 1, 1]]
+    assert [label.get_text() for label in ax.get_xticklabels()] == ["0", "3", "12"]

@@ -12,8 +12,8 @@ stays the same (all measured on full MNIST, by the model's md5):
   AVX2 ones (``X86_V3``). ``NPY_ENABLE_CPU_FEATURES`` holds the dispatch to a level.
 - BLAS threads: single- and multi-threaded products round differently, so every
   computation with the model runs on one thread (:func:`pinned_blas_threads`). Two threads
-  on one core made the fit 14 times slower, so one is the only count every machine runs
-  well; a lone fit on two cores pays 8-25 %.
+  on one core made the fit many times slower, so one is the only count every machine runs
+  well; a lone fit on two cores pays a little for it.
 
 Checked and found machine-independent: scipy (no run-time dispatch of its own beyond its
 OpenBLAS), scikit-learn's compiled code (built for the baseline, no dispatch).

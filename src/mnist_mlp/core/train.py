@@ -88,7 +88,7 @@ def build_classifier(params: TrainParams) -> MLPClassifier:
     )
 
 
-def _layers(classifier: MLPClassifier, n_features: int, n_classes: int = 10) -> list[int]:
+def _layers(classifier: MLPClassifier, n_features: int, n_classes: int) -> list[int]:
     """Units per layer, input to output (one output unit for two classes, as sklearn)."""
     output = 1 if n_classes == 2 else n_classes
     return [n_features, *classifier.hidden_layer_sizes, output]
@@ -99,7 +99,7 @@ def fit_memory(
     n_train: int,
     n_features: int,
     itemsize: int,
-    n_classes: int = 10,
+    n_classes: int,
 ) -> dict[str, int]:
     """Bytes :func:`fit` and the train stage will hold at once, by what holds them.
 
@@ -121,11 +121,8 @@ def fit_memory(
         snapshots (kept as a list, then stacked: twice); one batch's activations and
         deltas; and scoring a batch of rows (:func:`mnist_mlp.core.dataset.predict`).
 
-    Against the peak memory of real fits (beyond the imports), when each epoch was scored
-    on a copy of the weights and every row at once, which held more than now: 1.3 GiB
-    estimated for 1.1 GiB measured with 4000 hidden units on 20,000 samples, 0.53 GiB for
-    0.56 GiB with 200 units for 200 epochs; :data:`mnist_mlp.memory.BASE_BYTES` covers the
-    difference.
+    Real fits' peaks stayed within the estimate plus :data:`mnist_mlp.memory.BASE_BYTES`
+    (Python and the libraries themselves).
     """
     hidden = list(classifier.hidden_layer_sizes)
     layers = _layers(classifier, n_features, n_classes)
@@ -150,15 +147,17 @@ def fit_memory(
     }
 
 
-# Multiply-adds per second of one BLAS thread in an MLP epoch, measured on this project's
-# machine (x86-64 with AVX2): 0.9e10 with 500 hidden units, 1.4e10 with 50.
+# Multiply-adds per second of one BLAS thread in an MLP epoch, roughly, on an x86-64 CPU
+# with AVX2: the estimate is logged, never enforced.
 MULTIPLY_ADDS_PER_SECOND = 1e10
 
 
-def fit_seconds(classifier: MLPClassifier, n_train: int, n_test: int, n_features: int) -> float:
+def fit_seconds(
+    classifier: MLPClassifier, n_train: int, n_test: int, n_features: int, n_classes: int
+) -> float:
     """Rough seconds :func:`fit` takes: each epoch a forward and backward pass over the
     training set (3 products per weight and sample) and scoring both sets (1 product)."""
-    layers = _layers(classifier, n_features)
+    layers = _layers(classifier, n_features, n_classes)
     n_weights = sum(n_in * n_out for n_in, n_out in zip(layers, layers[1:], strict=False))
     per_epoch = (3 * n_train + n_train + n_test) * n_weights
     return classifier.max_iter * per_epoch / MULTIPLY_ADDS_PER_SECOND
@@ -167,6 +166,7 @@ def fit_seconds(classifier: MLPClassifier, n_train: int, n_test: int, n_features
 def check_fit_memory(
     classifier: MLPClassifier,
     train_shape: tuple[int, ...],
+    n_classes: int,
     dtype: str,
     available: int,
 ) -> int:
@@ -182,7 +182,7 @@ def check_fit_memory(
     The estimated bytes.
     """
     n_train, n_features = train_shape[0], int(np.prod(train_shape[1:]))
-    parts = fit_memory(classifier, n_train, n_features, np.dtype(dtype).itemsize)
+    parts = fit_memory(classifier, n_train, n_features, np.dtype(dtype).itemsize, n_classes)
     named = [f"train.hidden_layer_sizes = {brief(list(classifier.hidden_layer_sizes))}"]
     largest = max(parts, key=lambda part: parts[part])
     if largest == "per-epoch snapshots":
@@ -290,10 +290,8 @@ def fit(
     history = History()
     bar = tqdm(total=classifier.max_iter, desc="train", unit="epoch", leave=False, disable=None)
 
-    # Scored in line, between two epochs. Scoring in a second thread, on a copy of the
-    # weights, while the next epoch trained did not pay for its lines: the train stage on
-    # full MNIST, alternating, medians of 3 on 2 cores shared with other jobs (load average
-    # about 5), took 15.3 s and 553 MiB with the thread, 14.7 s and 540 MiB in line.
+    # Scored in line, between two epochs: scoring in a second thread, on a copy of the
+    # weights, while the next epoch trained was no faster on two cores.
     def record(model: MLPClassifier) -> None:
         history.loss.append(float(model.loss_))
         if getattr(model, "validation_scores_", None):

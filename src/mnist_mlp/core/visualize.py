@@ -21,7 +21,7 @@ from mnist_mlp.core.params import param, params_error
 from mnist_mlp.memory import check_fits
 
 # The figure is 640x480 pixels: past 16x16 cells a 28x28 image no longer gets its 28x28
-# pixels, and each frame of the animation takes seconds (1.2 s at 16x16, 5.5 s at 32x32).
+# pixels, and each frame of the animation takes seconds.
 MAX_GRID_SIDE = 16
 FIGURE_PIXELS = 640 * 480
 # An RGB frame is held as an array, as a Pillow image and quantized for the GIF.

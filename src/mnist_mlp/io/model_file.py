@@ -12,9 +12,9 @@ to, so a small file whose ``schema.json`` expands to gigabytes (a zip bomb) is r
 without the memory to hold it.
 
 skops is imported when first used, trusting, among scikit-learn's estimators, only those
-a model file here holds (:func:`skops_io`): fewer types than its default, and a quarter of
-a second less in each of train and evaluate. Train saves after fitting, so the 13 MiB it
-still costs are not held beside the training data.
+a model file here holds (:func:`skops_io`): fewer types than its default, and a shorter
+import in each of train and evaluate. Train saves after fitting, so what it still costs is
+not held beside the training data.
 """
 
 from __future__ import annotations
@@ -58,10 +58,9 @@ def skops_io() -> ModuleType:
     """``skops.io``, trusting by default no scikit-learn estimator but :data:`ESTIMATOR_TYPES`.
 
     On import, skops builds its default trusted list from ``sklearn.utils.all_estimators()``,
-    which imports every estimator module of scikit-learn: 0.2 s and 12 MiB of the 0.4 s and
-    25 MiB that importing ``skops.io`` costs (measured on this project's machine). Offered
-    only our two estimators while it imports, skops trusts fewer types than its default,
-    never more; what it writes does not depend on that list.
+    which imports every estimator module of scikit-learn: about half of what importing
+    ``skops.io`` costs. Offered only our two estimators while it imports, skops trusts
+    fewer types than its default, never more; what it writes does not depend on that list.
     """
     if "skops.io" in sys.modules:  # imported by someone else: its own trusted list
         return sys.modules["skops.io"]

@@ -116,9 +116,12 @@ def metrics_rows(metrics_diff: dict[str, Any]) -> list[tuple[str, Any, Any, Any]
 
 
 def confusion_figure(actual: Sequence[int], predicted: Sequence[int]) -> Figure:
-    """A 10x10 confusion matrix with counts, rows = actual digit, columns = predicted."""
-    matrix = np.zeros((10, 10), dtype=int)
-    np.add.at(matrix, (np.asarray(actual, dtype=int), np.asarray(predicted, dtype=int)), 1)
+    """The confusion matrix with counts, rows = actual class, columns = predicted, over
+    every class either holds."""
+    rows, cols = np.asarray(actual, dtype=int), np.asarray(predicted, dtype=int)
+    classes = np.unique(np.concatenate([rows, cols]))
+    matrix = np.zeros((len(classes), len(classes)), dtype=int)
+    np.add.at(matrix, (np.searchsorted(classes, rows), np.searchsorted(classes, cols)), 1)
     figure = Figure(figsize=(6, 5.5), layout="constrained")
     ax = figure.subplots()
     image = ax.imshow(matrix, cmap="Blues")
@@ -126,7 +129,10 @@ def confusion_figure(actual: Sequence[int], predicted: Sequence[int]) -> Figure:
         if count:
             color = "white" if count > matrix.max() / 2 else "black"
             ax.text(col, row, str(count), ha="center", va="center", fontsize=7, color=color)
-    ax.set(xlabel="predicted", ylabel="actual", xticks=range(10), yticks=range(10))
+    ticks = range(len(classes))
+    ax.set(xlabel="predicted", ylabel="actual", xticks=ticks, yticks=ticks)
+    ax.set_xticklabels(classes)
+    ax.set_yticklabels(classes)
     figure.colorbar(image, ax=ax)
     return figure
 
