@@ -73,19 +73,6 @@ def strip(pattern: str, page: Path, out: Path) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def reproduced(tmp_path_factory: pytest.TempPathFactory) -> DvcProject:
-    from tests.helpers import make_dvc_project, tiny_mnist_files, tiny_params
-
-    root = tmp_path_factory.mktemp("browser")
-    mirror = tiny_mnist_files(root / "mirror")
-    project = make_dvc_project(root / "project", mirror)
-    project.write_params(tiny_params(mirror))
-    project.commit("tiny project")
-    project.dvc("repro")
-    return project
-
-
 def test_dvc_plots_show_draws_offline(
     chromium: str, reproduced: DvcProject, tmp_path: Path
 ) -> None:

@@ -17,10 +17,8 @@ def read_csv(project: DvcProject, path: str) -> list[dict[str, str]]:
 
 
 @pytest.fixture
-def baseline(tiny_project: DvcProject) -> DvcProject:
-    tiny_project.dvc("repro")
-    tiny_project.commit("baseline")
-    return tiny_project
+def baseline(reproduced: DvcProject) -> DvcProject:
+    return reproduced
 
 
 @pytest.mark.pipeline

@@ -159,10 +159,8 @@ def test_outside_a_project_is_one_line_naming_dvc_yaml(tmp_path: Path, tool: str
 
 
 @pytest.mark.pipeline
-def test_exps_and_explore_on_real_experiments(tiny_project: DvcProject) -> None:
-    project = tiny_project
-    project.dvc("repro")
-    project.commit("baseline")
+def test_exps_and_explore_on_real_experiments(reproduced: DvcProject) -> None:
+    project = reproduced
     project.git("branch", "older", "HEAD~1")
     project.dvc("exp", "run", "-n", "fast", "-S", "train.learning_rate_init=0.2")
     project.dvc("exp", "run", "-n", "small", "-S", "train.learning_rate_init=0.1",

@@ -69,9 +69,9 @@ def stage_command(project: DvcProject, stage: str) -> list[str]:
     ("stage", "output"), [("preprocess", "data/prepared"), ("train", "models/mlp.skops")]
 )
 def test_stage_killed_mid_write_leaves_no_output(
-    tiny_project: DvcProject, stage: str, output: str
+    reproduced: DvcProject, stage: str, output: str
 ) -> None:
-    tiny_project.dvc("repro")
+    tiny_project = reproduced
     reference = lock_outs(tiny_project)
     # As DVC does before running a stage, its outputs are removed first; the cache too,
     # so that the rerun below must recompute rather than check out the old result.
@@ -96,9 +96,9 @@ def file_hashes(root: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def shared(tiny_project: DvcProject, tmp_path: Path) -> DvcProject:
+def shared(reproduced: DvcProject, tmp_path: Path) -> DvcProject:
     """The tiny project, reproduced, with a bare git remote and a directory DVC remote."""
-    tiny_project.dvc("repro")
+    tiny_project = reproduced
     tiny_project.dvc("remote", "add", "--default", "storage", str(tmp_path / "dvc-remote"))
     tiny_project.commit("reproduced, with a DVC remote")
     tiny_project.run("git", "init", "-q", "--bare", "-b", "main", str(tmp_path / "origin.git"))

@@ -607,9 +607,8 @@ def test_output_file_system_errors_end_in_one_line(error: OSError, caplog) -> No
 
 
 @pytest.mark.pipeline
-def test_report_with_an_unknown_visualize_key(tiny_project: DvcProject) -> None:
-    tiny_project.dvc("repro")
-    tiny_project.commit("results")
+def test_report_with_an_unknown_visualize_key(reproduced: DvcProject) -> None:
+    tiny_project = reproduced
     params = yaml.safe_load((tiny_project.root / "params.yaml").read_text())
     params["visualize"]["colour"] = "red"
     tiny_project.write_params(params)

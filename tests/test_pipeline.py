@@ -74,12 +74,10 @@ def test_rerun_from_scratch_is_byte_identical(tiny_project: DvcProject) -> None:
     assert lock_outs(tiny_project) == first
 
 
-def test_changing_a_param_reruns_only_what_depends_on_it(tiny_project: DvcProject) -> None:
-    tiny_project.dvc("repro")
-    tiny_project.commit("baseline")
-    figure = tiny_project.dvc("exp", "run", "-S", "visualize.cmap=viridis")
+def test_changing_a_param_reruns_only_what_depends_on_it(reproduced: DvcProject) -> None:
+    figure = reproduced.dvc("exp", "run", "-S", "visualize.cmap=viridis")
     assert ran_stages(figure.stdout) == ["visualize"]
-    training = tiny_project.dvc("exp", "run", "-S", "train.learning_rate_init=0.2")
+    training = reproduced.dvc("exp", "run", "-S", "train.learning_rate_init=0.2")
     assert ran_stages(training.stdout) == ["train", "evaluate", "visualize"]
 
 

@@ -178,9 +178,8 @@ def test_make_report_passes_the_baseline_as_one_word_never_as_shell_code(
 
 
 @pytest.mark.pipeline
-def test_report_on_a_two_commit_repository(tiny_project: DvcProject) -> None:
-    tiny_project.dvc("repro")
-    tiny_project.commit("baseline results")
+def test_report_on_a_two_commit_repository(reproduced: DvcProject) -> None:
+    tiny_project = reproduced
     tiny_project.git("checkout", "-q", "-b", "faster-learning")
     tiny_project.dvc("exp", "run", "-S", "train.learning_rate_init=0.2")
     tiny_project.commit("learning rate 0.2")
