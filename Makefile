@@ -89,7 +89,7 @@ params-check: $(INSTALLED)
 repro: $(INSTALLED) params-check  ## Create .venv/ if needed, then run the pipeline (dvc repro)
 	dvc repro
 
-verify: $(INSTALLED)  ## Rehash what dvc.lock records (cache and workspace); list repairs
+verify: $(INSTALLED) params-check  ## Rehash what dvc.lock records (cache and workspace); list repairs
 	python -m mnist_mlp.tools.verify
 
 # The browser tests skip without Chromium (Debian's `chromium`), except under CI=true.

@@ -141,7 +141,7 @@ def test_a_missing_variable_is_one_line_before_anything_runs(tmp_path: Path) -> 
     assert result.stderr.count("\n") == 1 and "make bench needs MNIST=" in result.stderr
 
 
-@pytest.mark.parametrize("target", ["repro", "report", "exps", "explore"])
+@pytest.mark.parametrize("target", ["repro", "verify", "report", "exps", "explore"])
 def test_targets_that_run_dvc_check_params_yaml_first(target: str) -> None:
     rule = re.search(rf"^{target}:([^#\n]*)", (PROJECT_ROOT / "Makefile").read_text(), re.M)
     assert rule and "params-check" in rule[1].split()
