@@ -93,11 +93,13 @@ verify: $(INSTALLED) params-check  ## Rehash what dvc.lock records (cache and wo
 	python -m mnist_mlp.tools.verify
 
 # The browser tests skip without Chromium (Debian's `chromium`), except under CI=true.
+# worksteal: a worker that runs out of tests takes some of the other's, so the long pipeline
+# tests do not leave a core idle at the end.
 test: $(INSTALLED)  ## Create .venv/ if needed, run every test on every core
-	pytest -n auto
+	pytest -n auto --dist worksteal
 
 check: $(INSTALLED) lint  ## Fast loop: unit tests (no dvc runs, full MNIST or browser) and lint
-	pytest -q -n auto -m "not pipeline and not mnist and not browser"
+	pytest -q -n auto --dist worksteal -m "not pipeline and not mnist and not browser"
 
 report: $(INSTALLED) params-check  ## Write reports/report.md and report.html: workspace vs BASELINE
 	python -m mnist_mlp.tools.report --baseline="$$BASELINE"

@@ -71,9 +71,10 @@ def test_too_late_once_numpy_is_loaded() -> None:
 
 @pytest.mark.pipeline
 def test_stages_compute_with_the_pinned_kernels_and_respect_an_explicit_one(
-    tiny_project: DvcProject,
+    reproduced: DvcProject,
 ) -> None:
-    result = tiny_project.dvc("repro")
+    tiny_project = reproduced
+    result = tiny_project.dvc("repro", "-f", "-s", "train", "evaluate", "visualize")
     logged = [line for line in result.stderr.splitlines() if "CPU kernels:" in line]
     assert len(logged) == 3, "train, evaluate and visualize each say it once"
     pin = this_machine_pin()

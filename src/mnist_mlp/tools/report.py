@@ -5,8 +5,9 @@
 as data URIs, no script, stylesheet or font from the network). It shows the params and
 metrics that differ from the baseline (``dvc params diff``, ``dvc metrics diff``), the
 weight grids and curves of both runs (once if they are the same run) and the current
-confusion matrix, and links to ``explore.html`` beside it for every experiment. A baseline
-without metrics (a first run) is reported as such.
+confusion matrix, and points to ``explore.html`` beside it for every experiment (a link in
+the HTML only: CI publishes what the Markdown links to). A baseline without metrics (a
+first run) is reported as such.
 
 CI posts the Markdown as a pull-request comment: every string that comes from params,
 metrics, DVC or the baseline's name is a code span there, which GitHub shows as typed (no
