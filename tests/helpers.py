@@ -109,6 +109,19 @@ def full_mnist_mirror() -> str:
     return str(Path(mirror).resolve())
 
 
+# Chromium with no network at all: every host resolves to nothing, any request goes to a
+# dead proxy, and nothing runs in the background.
+CHROMIUM_OFFLINE_FLAGS = (
+    "--proxy-server=127.0.0.1:9",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+)
+
+
 def find_chromium() -> str | None:
     """The path of a Chromium binary on PATH, or None."""
     return next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)

@@ -13,20 +13,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.helpers import CHROMIUM_NAMES, DvcProject, find_chromium, skip_unless_ci
+from tests.helpers import (
+    CHROMIUM_NAMES,
+    CHROMIUM_OFFLINE_FLAGS,
+    DvcProject,
+    find_chromium,
+    skip_unless_ci,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.pipeline]
-
-# No network at all: every host resolves to nothing and any request goes to a dead proxy.
-OFFLINE_FLAGS = [
-    "--proxy-server=127.0.0.1:9",
-    "--host-resolver-rules=MAP * ~NOTFOUND",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +44,7 @@ def screenshot(chromium: str, page: Path, out: Path, size: str = "1200,900") -> 
             "--no-sandbox",
             "--disable-gpu",
             "--hide-scrollbars",
-            *OFFLINE_FLAGS,
+            *CHROMIUM_OFFLINE_FLAGS,
             f"--user-data-dir={out.parent / 'chromium-profile'}",
             f"--window-size={size}",
             "--virtual-time-budget=10000",

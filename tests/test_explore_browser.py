@@ -22,6 +22,7 @@ from mnist_mlp.tools.experiments import override_value
 from mnist_mlp.tools.explore import explore_page
 from tests.helpers import (
     CHROMIUM_NAMES,
+    CHROMIUM_OFFLINE_FLAGS,
     PROJECT_ROOT,
     find_chromedriver,
     find_chromium,
@@ -31,17 +32,12 @@ from tests.helpers import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.pipeline]
 
-# No network at all: every host resolves to nothing and any request goes to a dead proxy.
 CHROMIUM_FLAGS = [
     "--headless=new",
     "--no-sandbox",
     "--disable-gpu",
-    "--proxy-server=127.0.0.1:9",
-    "--host-resolver-rules=MAP * ~NOTFOUND",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
     "--window-size=1400,1000",
+    *CHROMIUM_OFFLINE_FLAGS,
 ]
 SCRIPT = '<script>window.hacked = "script"</script>'
 IMAGE = "<img src=x onerror=\"window.hacked = 'img'\">"

@@ -539,20 +539,6 @@ def test_evaluate_run_by_hand_without_its_inputs(tmp_path: Path) -> None:
     assert_one_line_error(result, "data/prepared/y_train.npy: No such file or directory")
 
 
-def test_train_on_a_full_file_system_fails_in_one_line(tmp_path: Path) -> None:
-    """The model (about 0.9 MB) cannot be written past a 64 kB file-size limit."""
-    prepared_data(tmp_path / "data/prepared")
-    params = project_params()
-    params["train"]["max_iter"] = 2
-    write_params(tmp_path / "params.yaml", params)
-    result = run_stage_limited(
-        "train.py", "--data", "data/prepared", *TRAIN_OUTPUTS, cwd=tmp_path, file_bytes=65536
-    )
-    assert_one_line_error(result, "models/mlp.skops: File too large")
-    assert not (tmp_path / "models/mlp.skops").exists()
-    assert [p.name for p in (tmp_path / "models").iterdir()] == []
-
-
 # train reads X_test.npy again for each epoch's score; here the file is replaced, with
 # more rows than y_test, as train starts the second epoch's scoring.
 REPLACED_MID_FIT = """
@@ -707,17 +693,25 @@ def files_under(*directories: Path) -> list[Path]:
     return [p for d in directories if d.exists() for p in d.rglob("*") if not p.is_dir()]
 
 
-def test_train_with_room_for_all_but_its_last_output_puts_none_in_place(tmp_path: Path) -> None:
-    """The model (about 0.9 MB), both CSVs and the first layer fit under a 1.4 MB limit;
-    the per-epoch snapshots (1.9 MB for 6 epochs) do not: none of the five is written."""
+@pytest.mark.parametrize(
+    ("max_iter", "file_bytes", "failing"),
+    [(2, 65_536, "models/mlp.skops"), (6, 1_400_000, "models/first_layer_per_epoch.npy")],
+    ids=["first-output", "last-output"],
+)
+def test_train_on_a_full_file_system_puts_no_output_in_place(
+    tmp_path: Path, max_iter: int, file_bytes: int, failing: str
+) -> None:
+    """The model (about 0.9 MB) does not fit under 64 kB; under 1.4 MB the model, both CSVs
+    and the first layer do, not the per-epoch snapshots (1.9 MB for 6 epochs). Either way
+    the one line names the file and none of the five outputs is written."""
     prepared_data(tmp_path / "data/prepared")
     params = project_params()
-    params["train"]["max_iter"] = 6
+    params["train"]["max_iter"] = max_iter
     write_params(tmp_path / "params.yaml", params)
     result = run_stage_limited(
-        "train.py", "--data", "data/prepared", *TRAIN_OUTPUTS, cwd=tmp_path, file_bytes=1_400_000
+        "train.py", "--data", "data/prepared", *TRAIN_OUTPUTS, cwd=tmp_path, file_bytes=file_bytes
     )
-    assert_one_line_error(result, "models/first_layer_per_epoch.npy: File too large")
+    assert_one_line_error(result, f"{failing}: File too large")
     assert files_under(tmp_path / "models", tmp_path / "reports") == []
 
 
