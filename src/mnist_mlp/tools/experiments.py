@@ -245,11 +245,16 @@ def read_table(source: Source | None, where: str) -> pd.DataFrame | None:
         return None
 
 
-def changed_params(runs: Sequence[Run]) -> list[str]:
-    """The params (``section.name``) whose values differ between ``runs``, in file order."""
-    flats = [flatten(run.params) for run in runs]
+def changed_keys(all_params: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The keys (``section.name``) whose values differ between params, in file order."""
+    flats = [flatten(params) for params in all_params]
     keys = list(dict.fromkeys(key for flat in flats for key in flat))
     return [key for key in keys if len({json.dumps(f.get(key), default=str) for f in flats}) > 1]
+
+
+def changed_params(runs: Sequence[Run]) -> list[str]:
+    """The params whose values differ between ``runs``, in file order."""
+    return changed_keys([run.params for run in runs])
 
 
 def score(run: Run, name: str) -> float | None:

@@ -8,7 +8,6 @@ and curves, each run once however many names it goes by.
 from __future__ import annotations
 
 import io
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -26,6 +25,7 @@ from mnist_mlp.core.visualize import VisualizeParams, draw_weight_grid, epoch_se
 from mnist_mlp.errors import ParamsError, PipelineError, reason
 from mnist_mlp.io.params import load_yaml
 from mnist_mlp.io.pipeline import stage_arguments
+from mnist_mlp.tools.experiments import changed_keys
 
 COMPARED_SECTIONS = ("split", "train", "visualize")
 
@@ -103,10 +103,9 @@ def distinct_runs(runs: Sequence[Run]) -> list[Run]:
 
 
 def differing_params(all_params: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Keys (``section.name``) of the compared sections whose values differ between runs."""
-    flats = [flatten({s: p.get(s, {}) for s in COMPARED_SECTIONS}) for p in all_params]
-    keys = sorted(set().union(*flats))
-    return [key for key in keys if len({json.dumps(f.get(key)) for f in flats}) > 1]
+    """Keys (``section.name``) of the compared sections whose values differ between runs,
+    sorted."""
+    return sorted(changed_keys([{s: p.get(s, {}) for s in COMPARED_SECTIONS} for p in all_params]))
 
 
 def run_label(run: Run, keys: Sequence[str]) -> str:
