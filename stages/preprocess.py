@@ -7,10 +7,9 @@ from collections.abc import Sequence
 
 from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.core.dataset import SplitParams, combine, split
-from mnist_mlp.errors import DataError
 from mnist_mlp.io.files import save_arrays
 from mnist_mlp.io.guard import snapshot, unchanged
-from mnist_mlp.io.idx import read_pair
+from mnist_mlp.io.idx import read_parts
 from mnist_mlp.io.params import load_section
 
 log = logging.getLogger(__name__)
@@ -29,15 +28,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         [args.train_images, args.train_labels, args.test_images, args.test_labels],
     )
     params = load_section(args.params, "split", SplitParams)
-    train, test = (
-        read_pair(args.train_images, args.train_labels),
-        read_pair(args.test_images, args.test_labels),
+    train, test = read_parts(
+        args.train_images, args.train_labels, args.test_images, args.test_labels
     )
-    if train[0].shape[1:] != test[0].shape[1:]:
-        raise DataError(
-            f"{args.test_images}: images of {test[0].shape[1:]} pixels, "
-            f"{args.train_images} has {train[0].shape[1:]}"
-        )
     X, y = combine(*train, *test)
     arrays = split(X, y, params, args.params)
     with unchanged(read):

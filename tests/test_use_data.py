@@ -54,5 +54,9 @@ def test_only_the_hashes_and_split_sizes_change(tmp_path: Path) -> None:
 
 def test_images_of_two_sizes_are_refused_in_one_line(tmp_path: Path) -> None:
     arrays = [*tiny_digits(12, seed=0, side=16), *tiny_digits(4, seed=1, side=20)]
-    assert_one_line_error(use_data(tmp_path, arrays), "train and test images differ in size")
+    assert_one_line_error(
+        use_data(tmp_path, arrays),
+        "data/t10k-images-idx3-ubyte.gz: images of (20, 20) pixels, "
+        "data/train-images-idx3-ubyte.gz has (16, 16)",
+    )
     assert (tmp_path / "params.yaml").read_text() == (PROJECT_ROOT / "params.yaml").read_text()

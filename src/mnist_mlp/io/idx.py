@@ -126,6 +126,23 @@ def read_pair(
     return images, labels
 
 
+def read_parts(
+    train_images: str | os.PathLike[str],
+    train_labels: str | os.PathLike[str],
+    test_images: str | os.PathLike[str],
+    test_labels: str | os.PathLike[str],
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """The train and test parts, ``(images, labels)`` each (:func:`read_pair`), checked to
+    hold images of one size."""
+    train, test = read_pair(train_images, train_labels), read_pair(test_images, test_labels)
+    if train[0].shape[1:] != test[0].shape[1:]:
+        raise DataError(
+            f"{test_images}: images of {test[0].shape[1:]} pixels, "
+            f"{train_images} has {train[0].shape[1:]}"
+        )
+    return train, test
+
+
 def encode_idx(array: np.ndarray) -> bytes:
     """Encode a uint8 array as (uncompressed) IDX bytes; the inverse of :func:`read_idx`."""
     array = np.ascontiguousarray(array, dtype=np.uint8)

@@ -21,7 +21,7 @@ from mnist_mlp.cli import argument_parser, run_stage
 from mnist_mlp.errors import DataError
 from mnist_mlp.io.fetch import decompressed_sha256
 from mnist_mlp.io.files import write_bytes
-from mnist_mlp.io.idx import read_pair
+from mnist_mlp.io.idx import read_parts
 from mnist_mlp.io.params import read_yaml
 
 log = logging.getLogger(__name__)
@@ -40,11 +40,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     names = [item["name"] for item in params["fetch"]["files"]]
     if len(names) != 4:
         raise DataError(f"{args.params}: fetch.files: expected the four files preprocess reads")
-    train, test = (
-        read_pair(*(args.directory / name for name in pair)) for pair in (names[:2], names[2:])
-    )
-    if train[0].shape[1:] != test[0].shape[1:]:
-        raise DataError(f"{args.directory}: train and test images differ in size")
+    train, test = read_parts(*(args.directory / name for name in names))
     for item in params["fetch"]["files"]:
         item["sha256"] = decompressed_sha256(args.directory / item["name"])
     params["split"]["train_size"], params["split"]["test_size"] = len(train[1]), len(test[1])
