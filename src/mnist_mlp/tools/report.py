@@ -176,8 +176,8 @@ def build_report(
     report.pictures.append(
         Picture(
             "Confusion matrix",
-            "The workspace's predictions on the test set: one row per actual digit, one "
-            "column per predicted digit.",
+            "The workspace's predictions on the test set: one row per actual class, one "
+            "column per predicted class.",
             confusion_figure(confusion["actual"], confusion["predicted"]),
         )
     )

@@ -72,6 +72,11 @@ def _inside(path: object) -> bool:
     )
 
 
+def _rerun(stage: str) -> str:
+    """The repair that runs ``stage`` again and records what it truly writes."""
+    return f"dvc repro -f -s {shlex.quote(stage)}"
+
+
 def _checked(stage: str, path: object, md5: object, cached: bool) -> Record | Damage:
     """The record, or a Damage refusing it if its path or MD5 could lead elsewhere.
 
@@ -79,7 +84,7 @@ def _checked(stage: str, path: object, md5: object, cached: bool) -> Record | Da
     printed in a repair command: an MD5 must be 32 hex digits (``.dir`` allowed), a path
     must be relative, printable and stay inside the repository.
     """
-    repair = f"dvc repro -f -s {shlex.quote(stage)}"  # records the stage again, truly
+    repair = _rerun(stage)
     if not _inside(path):
         return Damage(brief(path), "refused: not a path inside the repository", repair)
     if not (isinstance(md5, str) and _MD5.fullmatch(md5)):
@@ -111,7 +116,7 @@ def recorded_files(repo: Repo) -> Iterator[Record | Damage]:
             except (ValueError, TypeError, KeyError):
                 shown = os.path.relpath(manifest, repo.root_dir)
                 problem = f"refused: cache object {shown} is not a directory manifest"
-                yield Damage(record.path, problem, f"dvc repro -f -s {shlex.quote(stage.name)}")
+                yield Damage(record.path, problem, _rerun(stage.name))
                 continue
             for relpath, md5 in entries:
                 yield _checked(stage.name, f"{record.path}/{relpath}", md5, True)
@@ -137,7 +142,7 @@ def find_damage(root: str | os.PathLike[str]) -> list[Damage]:
     for record in recorded:
         if isinstance(record, Damage):
             continue
-        stage, path, oid = shlex.quote(record.stage), record.path, record.md5
+        path, oid = record.path, record.md5
         workspace = root / path
         is_dir = oid.endswith(".dir")
         workspace_good = is_dir or file_md5(workspace) == oid
@@ -149,7 +154,8 @@ def find_damage(root: str | os.PathLike[str]) -> list[Damage]:
                 # DVC never overwrites an object it has: the bad one must go first. A good
                 # workspace copy is committed back; otherwise the stage recomputes it
                 # (byte-identical, see docs/reproducibility.md).
-                fix = f"dvc commit -f {stage}" if workspace_good else f"dvc repro -f -s {stage}"
+                commit = f"dvc commit -f {shlex.quote(record.stage)}"
+                fix = commit if workspace_good else _rerun(record.stage)
                 problem = "missing" if found is None else f"corrupt (MD5 {found}, expected {oid})"
                 damage.append(
                     Damage(
@@ -163,7 +169,7 @@ def find_damage(root: str | os.PathLike[str]) -> list[Damage]:
             fix = (
                 f"dvc checkout --relink {shlex.quote(path)}"
                 if record.cached
-                else f"dvc repro -f -s {stage}"
+                else _rerun(record.stage)
             )
             damage.append(Damage(path, f"workspace copy differs from dvc.lock (MD5 {oid})", fix))
     return damage
