@@ -122,21 +122,27 @@ def experiments() -> dict[str, str]:
     return dict(zip(names, checked("dvc", "exp", "list", "--sha-only").split(), strict=True))
 
 
+def rewritten_by_runs() -> set[str]:
+    """The files a run of the pipeline (and ``dvc exp run -S``) may change."""
+    return {"dvc.lock", PARAMS_FILE, *declared_outputs()}
+
+
 def problem_with(point: Point, commit: str, head_params: Mapping[str, Any]) -> str | None:
     """Why the experiment ``commit`` is not ``point`` run from HEAD, or None if it is."""
-    params = load_yaml(checked("git", "show", f"{commit}:{PARAMS_FILE}"))
+    params_text = checked("git", "show", f"{commit}:{PARAMS_FILE}")
+    params = load_yaml(params_text)
     if params != with_values(head_params, point.values):
         return f"its {PARAMS_FILE} is not HEAD's with {' '.join(point.overrides)}"
     # DVC reads and records params as YAML 1.2 (`1e-08` is a number there, not in 1.1).
     yaml12 = YAML(typ="safe")
     recorded = yaml12.load(checked("git", "show", f"{commit}:dvc.lock"))["stages"]
-    params12 = yaml12.load(checked("git", "show", f"{commit}:{PARAMS_FILE}"))
+    params12 = yaml12.load(params_text)
     for stage, record in recorded.items():
         for section, value in record.get("params", {}).get(PARAMS_FILE, {}).items():
             if params12.get(section) != value:
                 return f"its dvc.lock records other {section} params for {stage}"
     changed = checked("git", "diff", "--name-only", "HEAD", commit).split()
-    others = sorted(set(changed) - {"dvc.lock", PARAMS_FILE, *declared_outputs()})
+    others = sorted(set(changed) - rewritten_by_runs())
     return f"it also changes {', '.join(others)}" if others else None
 
 
@@ -153,7 +159,7 @@ def changed_by_user(good: str, swept: Sequence[str]) -> list[str]:
     """Tracked files that differ from the commit ``good`` in more than the pipeline's
     outputs and the swept params: what someone changed while the sweep ran."""
     changed = checked("git", "diff", "--name-only", good).split()
-    found = sorted(set(changed) - {"dvc.lock", PARAMS_FILE, *declared_outputs()})
+    found = sorted(set(changed) - rewritten_by_runs())
     if PARAMS_FILE in changed:
         blank, ours = (
             dict.fromkeys(swept),
