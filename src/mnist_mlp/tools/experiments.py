@@ -233,6 +233,15 @@ def final_loss(loss: pd.DataFrame | None) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+def final_losses(runs: Sequence[Run], repo: str | os.PathLike[str] = ".") -> list[float | None]:
+    """Each run's last training loss, from the loss CSV ``dvc.yaml``'s train stage writes."""
+    path = stage_arguments("train", Path(repo) / "dvc.yaml")["--loss"]
+    return [
+        final_loss(read_table(files[path], f"{path}@{run.name}"))
+        for run, files in zip(runs, run_files(runs, [path], repo), strict=True)
+    ]
+
+
 def read_table(source: Source | None, where: str) -> pd.DataFrame | None:
     """A CSV file's table; None when it is missing, or unreadable (with a warning naming
     ``where``)."""
@@ -371,12 +380,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--all-tags", action="store_true", help="every tag's runs too")
     args = parser.parse_args(argv)
     runs = list_runs(".", args.all_branches, args.all_tags)
-    loss_path = stage_arguments("train")["--loss"]
-    losses = [
-        final_loss(read_table(files[loss_path], f"{loss_path}@{run.name}"))
-        for run, files in zip(runs, run_files(runs, [loss_path]), strict=True)
-    ]
-    sys.stdout.write(leaderboard(runs, losses))
+    sys.stdout.write(leaderboard(runs, final_losses(runs)))
 
 
 if __name__ == "__main__":

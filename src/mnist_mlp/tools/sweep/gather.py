@@ -11,8 +11,7 @@ import pandas as pd
 
 from mnist_mlp.io.files import write_bytes
 from mnist_mlp.io.params import read_yaml
-from mnist_mlp.io.pipeline import stage_arguments
-from mnist_mlp.tools.experiments import final_loss, list_runs, read_table, run_files, score
+from mnist_mlp.tools.experiments import final_losses, list_runs, score
 from mnist_mlp.tools.sweep.grid import PARAMS_FILE, Point
 from mnist_mlp.tools.sweep.run import problem_with
 
@@ -23,11 +22,7 @@ def gather(points: Sequence[Point], csv_path: str, markdown_path: str) -> list[s
     """Write the grid's table as CSV and Markdown, print it; return the points not done."""
     runs = {name: run for run in list_runs() for name in run.names}
     found = [runs[point.name] for point in points if point.name in runs]
-    loss_path = stage_arguments("train")["--loss"]
-    losses = {
-        id(run): files[loss_path]
-        for run, files in zip(found, run_files(found, [loss_path]), strict=True)
-    }
+    losses = {id(run): loss for run, loss in zip(found, final_losses(found), strict=True)}
     head_params, rows = read_yaml(PARAMS_FILE), []
     for point in points:
         run = runs.get(point.name)
@@ -37,7 +32,7 @@ def gather(points: Sequence[Point], csv_path: str, markdown_path: str) -> list[s
         row |= dict.fromkeys(("train_score", "test_score", "final_loss"))
         if run and not problem:
             row |= {name: score(run, name) for name in ("train_score", "test_score")}
-            row["final_loss"] = final_loss(read_table(losses[id(run)], loss_path))
+            row["final_loss"] = losses[id(run)]
         row["status"] = "missing" if not run else f"false: {problem}" if problem else "done"
         rows.append(row)
     table = pd.DataFrame(rows).sort_values(["test_score", "name"], ascending=[False, True],
