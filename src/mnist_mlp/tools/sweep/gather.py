@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from collections.abc import Sequence
 
 import pandas as pd
 
+from mnist_mlp.errors import PipelineError
 from mnist_mlp.io.files import write_bytes
 from mnist_mlp.io.params import read_yaml
 from mnist_mlp.tools.experiments import final_losses, list_runs, score
 from mnist_mlp.tools.sweep.grid import PARAMS_FILE, Point
-from mnist_mlp.tools.sweep.run import problem_with
-
-log = logging.getLogger(__name__)
+from mnist_mlp.tools.sweep.run import problem_with, pull_refs
 
 
-def gather(points: Sequence[Point], csv_path: str, markdown_path: str) -> list[str]:
-    """Write the grid's table as CSV and Markdown, print it; return the points not done."""
+def gather(points: Sequence[Point], remote: str, csv_path: str, markdown_path: str) -> None:
+    """Write the grid's table as CSV and Markdown and print it, first fetching the points
+    from the git ``remote`` if given; one line naming the points not done."""
+    if remote:
+        pull_refs(remote, points)
     runs = {name: run for run in list_runs() for name in run.names}
     found = [runs[point.name] for point in points if point.name in runs]
     losses = {id(run): loss for run, loss in zip(found, final_losses(found), strict=True)}
@@ -41,5 +42,5 @@ def gather(points: Sequence[Point], csv_path: str, markdown_path: str) -> list[s
     title = f"# Sweep: {len(points)} grid points, best test_score first\n\n"
     write_bytes(markdown_path, (title + table.to_markdown(index=False) + "\n").encode())
     sys.stdout.write(table.to_string(index=False) + "\n")
-    log.info("wrote %s and %s", csv_path, markdown_path)
-    return [point.name for point, row in zip(points, rows, strict=True) if row["status"] != "done"]
+    if left := [str(row["name"]) for row in rows if row["status"] != "done"]:
+        raise PipelineError(f"{len(left)} of {len(points)} points not done: {', '.join(left)}")

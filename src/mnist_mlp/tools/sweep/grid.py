@@ -10,19 +10,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dvc.utils.cli_parse import to_path_overrides
+from dvc.utils.hydra import get_hydra_sweeps
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
+
+from mnist_mlp.core.dataset import FeaturesParams, SplitParams
 from mnist_mlp.core.params import flatten, parse_section
+from mnist_mlp.core.train import TrainParams
+from mnist_mlp.core.visualize import VisualizeParams
 from mnist_mlp.errors import PipelineError, reason
+from mnist_mlp.io.fetch import FetchParams
 
 PARAMS_FILE = "params.yaml"
-# One point after another: more than this is a typo, not a plan.
-MAX_POINTS = 1000
-# A readable git ref component; longer or other names get a hash of the values instead.
+MAX_POINTS = 1000  # run one after another: more is a typo, not a plan
+# A readable git ref component, of at most 40 characters; other names are hashed instead.
 NAME = re.compile(r"[A-Za-z][\w+-]*(\.[\w+-]+)*")
-MAX_NAME_LENGTH = 40
-
-
-class SweepError(PipelineError):
-    """The grid is invalid, a command failed, or an experiment is not what its name says."""
 
 
 @dataclass(frozen=True)
@@ -38,26 +41,22 @@ class Point:
 def expand(set_params: Sequence[str]) -> list[list[str]]:
     """The overrides of each grid point, in DVC's order: comma-separated values, ``range()``
     and ``choice()`` make a grid, as for ``dvc exp run --queue -S``."""
-    from dvc.utils.cli_parse import to_path_overrides
-    from dvc.utils.hydra import get_hydra_sweeps
-    from hydra.errors import HydraException
-
     if not set_params:
-        raise SweepError("no grid: give at least one -S param=value[,value...]")
+        raise PipelineError("no grid: give at least one -S param=value[,value...]")
     keys = [text.partition("=")[0] for text in set_params]
     for key in keys:
         if not re.fullmatch(r"[A-Za-z_][\w.]*", key):
-            raise SweepError(f"-S {key}: a sweep sets existing {PARAMS_FILE} params (key=value)")
+            raise PipelineError(f"-S {key}: a sweep sets existing {PARAMS_FILE} params (key=value)")
         if keys.count(key) > 1:
-            raise SweepError(f"-S {key}: swept twice; give its values once, comma-separated")
+            raise PipelineError(f"-S {key}: swept twice; give its values once, comma-separated")
     try:
         for text in set_params:  # one at a time first, for an error that names it
             get_hydra_sweeps(to_path_overrides([text]))
         sweeps = get_hydra_sweeps(to_path_overrides(set_params))
     except HydraException as exc:
-        raise SweepError(f"-S {text}: {reason(exc)}") from None
+        raise PipelineError(f"-S {text}: {reason(exc)}") from None
     if len(sweeps) > MAX_POINTS:
-        raise SweepError(f"the grid has {len(sweeps)} points, more than {MAX_POINTS}: narrow it")
+        raise PipelineError(f"the grid has {len(sweeps)} points, more than {MAX_POINTS}: narrow it")
     return [list(sweep[PARAMS_FILE]) for sweep in sweeps]
 
 
@@ -75,26 +74,19 @@ def with_values(params: Mapping[str, Any], values: Mapping[str, Any]) -> dict[st
 
 def check_point(params: Mapping[str, Any], values: Mapping[str, Any], point: str) -> None:
     """Refuse a point whose key is not in ``params``, or whose sections a stage would refuse."""
-    from mnist_mlp.core.dataset import FeaturesParams, SplitParams
-    from mnist_mlp.core.train import TrainParams
-    from mnist_mlp.core.visualize import VisualizeParams
-    from mnist_mlp.io.fetch import FetchParams
-
-    known = flatten(params)
     for key, value in values.items():
-        if key not in known:
-            raise SweepError(f"-S {key}: unknown param in {PARAMS_FILE}")
+        if key not in flatten(params):
+            raise PipelineError(f"-S {key}: unknown param in {PARAMS_FILE}")
         if value == "" or value == []:
-            raise SweepError(f"-S {key}: empty value")
-    classes = {"fetch": FetchParams, "split": SplitParams, "features": FeaturesParams}
-    classes |= {"train": TrainParams, "visualize": VisualizeParams}
-    # A section no stage reads (a user's own) has no definition to check against.
-    for section in sorted({key.split(".")[0] for key in values} & set(classes)):
+            raise PipelineError(f"-S {key}: empty value")
+    sections = {"fetch": FetchParams, "split": SplitParams, "features": FeaturesParams,
+                "train": TrainParams, "visualize": VisualizeParams}  # fmt: skip
+    swept = with_values(params, values)
+    for section in sorted({key.split(".")[0] for key in values} & set(sections)):
         try:
-            parse_section(classes[section], with_values(params, values)[section], PARAMS_FILE,
-                          section)  # fmt: skip
+            parse_section(sections[section], swept[section], PARAMS_FILE, section)
         except PipelineError as exc:
-            raise SweepError(f"grid point {point}: {exc}") from None
+            raise PipelineError(f"grid point {point}: {exc}") from None
 
 
 def _label(value: Any) -> str:
@@ -115,7 +107,7 @@ def point_names(grid: Sequence[Mapping[str, Any]]) -> list[str]:
     ]
     return [
         name
-        if NAME.fullmatch(name) and len(name) <= MAX_NAME_LENGTH and names.count(name) == 1
+        if NAME.fullmatch(name) and len(name) <= 40 and names.count(name) == 1
         and not name.endswith(".lock")
         else "sweep-" + hashlib.sha1(json.dumps(sorted(point.items())).encode()).hexdigest()[:10]
         for name, point in zip(names, grid, strict=True)
@@ -125,25 +117,19 @@ def point_names(grid: Sequence[Mapping[str, Any]]) -> list[str]:
 def build_grid(set_params: Sequence[str], params: Mapping[str, Any]) -> list[Point]:
     """Every point of the grid, each checked against ``params`` before anything runs."""
     overrides = expand(set_params)
-    grid = [{text.partition("=")[0]: parse_value(text) for text in point} for point in overrides]
+    parse = OverridesParser.create().parse_overrides
+    grid = [{o.key_or_group: o.value() for o in parse(texts)} for texts in overrides]
     for values, texts in zip(grid, overrides, strict=True):
         check_point(params, values, " ".join(texts))
     named = zip(grid, overrides, point_names(grid), strict=True)
     return [Point(i, values, tuple(texts), name) for i, (values, texts, name) in enumerate(named)]
 
 
-def parse_value(text: str) -> Any:
-    """``"train.alpha=0.1"`` -> ``0.1``, read by Hydra's parser as ``dvc exp run -S`` reads it."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    return OverridesParser.create().parse_overrides([text])[0].value()
-
-
 def shard_points(points: Sequence[Point], shard: str) -> list[Point]:
     """The points of ``shard`` (``I/N``): those whose index modulo N is I - 1."""
     match = re.fullmatch(r"(\d+)/(\d+)", shard.strip())
     if not match or not 1 <= int(match[1]) <= int(match[2]):
-        raise SweepError(f"--shard {shard}: expected I/N with 1 <= I <= N, such as 2/3")
+        raise PipelineError(f"--shard {shard}: expected I/N with 1 <= I <= N, such as 2/3")
     return [point for point in points if point.index % int(match[2]) == int(match[1]) - 1]
 
 
@@ -151,10 +137,3 @@ def plan_shards(n_points: int, workers: int) -> list[str]:
     """The shards (``"1/N"`` ...) of a grid of ``n_points`` on at most ``workers`` machines."""
     count = max(1, min(n_points, workers))
     return [f"{i}/{count}" for i in range(1, count + 1)]
-
-
-def committed_first(points: Sequence[Point], params: Mapping[str, Any]) -> list[Point]:
-    """``points``, those holding ``params``' own values first: run from the committed
-    workspace, such a point finds its stages up to date and trains nothing."""
-    committed = flatten(params)
-    return sorted(points, key=lambda p: any(committed.get(k) != v for k, v in p.values.items()))
