@@ -13,14 +13,14 @@ from mnist_mlp.io.files import write_bytes
 from mnist_mlp.io.params import read_yaml
 from mnist_mlp.tools.experiments import final_losses, list_runs, score
 from mnist_mlp.tools.sweep.grid import PARAMS_FILE, Point
-from mnist_mlp.tools.sweep.run import problem_with, pull_refs
+from mnist_mlp.tools.sweep.run import experiments, problem_with, pull_refs
 
 
 def gather(points: Sequence[Point], remote: str, csv_path: str, markdown_path: str) -> None:
     """Write the grid's table as CSV and Markdown and print it, first fetching the points
     from the git ``remote`` if given; one line naming the points not done."""
     if remote:
-        pull_refs(remote, points)
+        pull_refs(remote, points, experiments(points))
     runs = {name: run for run in list_runs() for name in run.names}
     found = [runs[point.name] for point in points if point.name in runs]
     losses = {id(run): loss for run, loss in zip(found, final_losses(found), strict=True)}

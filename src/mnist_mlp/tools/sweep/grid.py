@@ -74,8 +74,9 @@ def with_values(params: Mapping[str, Any], values: Mapping[str, Any]) -> dict[st
 
 def check_point(params: Mapping[str, Any], values: Mapping[str, Any], point: str) -> None:
     """Refuse a point whose key is not in ``params``, or whose sections a stage would refuse."""
+    known = flatten(params)
     for key, value in values.items():
-        if key not in flatten(params):
+        if key not in known:
             raise PipelineError(f"-S {key}: unknown param in {PARAMS_FILE}")
         if value == "" or value == []:
             raise PipelineError(f"-S {key}: empty value")

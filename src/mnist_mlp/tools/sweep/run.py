@@ -84,11 +84,11 @@ def problem_with(point: Point, commit: str, head_params: Mapping[str, Any]) -> s
     return f"it also changes {', '.join(others)}" if others else None
 
 
-def pull_refs(remote: str, points: Sequence[Point]) -> set[str]:
-    """The names of ``points`` on the git ``remote``; those not here are fetched (refs only)."""
+def pull_refs(remote: str, points: Sequence[Point], here: Mapping[str, str]) -> set[str]:
+    """The names of ``points`` on the git ``remote``; those not ``here`` are fetched (refs only)."""
     listed = checked("dvc", "exp", "list", remote, "--name-only").split()
     there = {point.name for point in points} & set(listed)
-    if missing := there - set(experiments(points)):
+    if missing := there - set(here):
         checked("dvc", "exp", "pull", remote, *sorted(missing), "--no-cache")
     return there
 
@@ -132,8 +132,8 @@ def done_points(points: Sequence[Point], remote: str, outputs: bool) -> Mapping[
     """``{name: commit}`` of the points done here or, with a git ``remote``, there (fetched
     here), each checked; those done here are pushed again, in case a push was cut short."""
     here = experiments(points)
-    there = pull_refs(remote, points) if remote else set()
-    done, head_params = experiments(points), read_yaml(PARAMS_FILE)
+    there = pull_refs(remote, points, here) if remote else set()
+    done, head_params = (experiments(points) if there - set(here) else here), read_yaml(PARAMS_FILE)
     for point in points:
         if point.name in done and (problem := problem_with(point, done[point.name], head_params)):
             raise PipelineError(f"the experiment {point.name} is not that grid point ({problem}): "
@@ -148,8 +148,7 @@ def run_shard(points: Sequence[Point], shard: str, remote: str, timeout: float) 
     checked once recorded (one that is not its point stops the sweep) and pushed."""
     mine = shard_points(points, shard)
     with only_sweep() as lock:
-        code, output = run_command(["dvc", "remote", "default"], timeout=600)
-        outputs = pull = bool(remote) and code == 0 and bool(output.strip())
+        outputs = pull = bool(remote) and run_command(["dvc", "remote", "default"], 600)[0] == 0
         done = done_points(points, remote, outputs)
         todo = [point for point in mine if point.name not in done]
         log.info("%d of %d points to run, the others are done", len(todo), len(mine))
