@@ -225,6 +225,9 @@ def test_a_sweep_runs_its_points_and_leaves_the_workspace_and_the_remote_untouch
     # The committed point (max_iter=3) trained nothing: its stages were up to date.
     mi3 = first.stderr[first.stderr.index("mi3: running") : first.stderr.index("mi4: running")]
     assert "Running stage 'train'" not in mi3
+    # An uncommitted edit does not make the recorded points false: they are HEAD's.
+    params = reproduced.root / "params.yaml"
+    params.write_text(params.read_text().replace("cmap: gray", "cmap: viridis"))
     again = reproduced.run(*sweep("run", "-Strain.max_iter=2,3,4"))
     assert "0 of 3 points to run" in again.stderr and "Running stage" not in again.stderr
 

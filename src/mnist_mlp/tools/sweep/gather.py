@@ -10,9 +10,8 @@ import pandas as pd
 
 from mnist_mlp.errors import PipelineError
 from mnist_mlp.io.files import write_bytes
-from mnist_mlp.io.params import read_yaml
 from mnist_mlp.tools.experiments import final_losses, list_runs, score
-from mnist_mlp.tools.sweep.grid import PARAMS_FILE, Point
+from mnist_mlp.tools.sweep.grid import Point
 from mnist_mlp.tools.sweep.run import experiments, problem_with, pull_refs
 
 
@@ -24,10 +23,10 @@ def gather(points: Sequence[Point], remote: str, csv_path: str, markdown_path: s
     runs = {name: run for run in list_runs() for name in run.names}
     found = [runs[point.name] for point in points if point.name in runs]
     losses = {id(run): loss for run, loss in zip(found, final_losses(found), strict=True)}
-    head_params, rows = read_yaml(PARAMS_FILE), []
+    rows = []
     for point in points:
         run = runs.get(point.name)
-        problem = problem_with(point, run.rev, head_params) if run else None
+        problem = problem_with(point, run.rev) if run else None
         row: dict[str, object] = {"name": point.name}
         row |= {key: json.dumps(value) for key, value in point.values.items()}
         row |= dict.fromkeys(("train_score", "test_score", "final_loss"))

@@ -12,13 +12,13 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from typing import IO, Any
+from typing import IO
 
 from dvc.exceptions import DvcException
 from dvc.repo import Repo
 
 from mnist_mlp.errors import PipelineError, reason
-from mnist_mlp.io.params import load_yaml, read_yaml
+from mnist_mlp.io.params import load_yaml
 from mnist_mlp.io.pipeline import declared_outputs
 from mnist_mlp.tools.sweep import push_index
 from mnist_mlp.tools.sweep.grid import PARAMS_FILE, Point, shard_points, with_values
@@ -74,10 +74,11 @@ def experiments(points: Sequence[Point]) -> dict[str, str]:
     return {name: sha for runs in listed.values() for name, sha in runs if name in names and sha}
 
 
-def problem_with(point: Point, commit: str, head_params: Mapping[str, Any]) -> str | None:
-    """Why the experiment ``commit`` is not ``point`` run from HEAD, or None if it is."""
+def problem_with(point: Point, commit: str) -> str | None:
+    """Why the experiment ``commit`` is not ``point`` run from HEAD's params, or None if it is."""
+    head = load_yaml(checked("git", "show", f"HEAD:{PARAMS_FILE}"))
     params = load_yaml(checked("git", "show", f"{commit}:{PARAMS_FILE}"))
-    if params != with_values(head_params, point.values):
+    if params != with_values(head, point.values):
         return f"its {PARAMS_FILE} is not HEAD's with {' '.join(point.overrides)}"
     changed = checked("git", "diff", "--name-only", "HEAD", commit).split()
     others = sorted(set(changed) - {"dvc.lock", PARAMS_FILE, *declared_outputs()})
@@ -133,9 +134,9 @@ def done_points(points: Sequence[Point], remote: str, outputs: bool) -> Mapping[
     here), each checked; those done here are pushed again, in case a push was cut short."""
     here = experiments(points)
     there = pull_refs(remote, points, here) if remote else set()
-    done, head_params = (experiments(points) if there - set(here) else here), read_yaml(PARAMS_FILE)
+    done = experiments(points) if there - set(here) else here
     for point in points:
-        if point.name in done and (problem := problem_with(point, done[point.name], head_params)):
+        if point.name in done and (problem := problem_with(point, done[point.name])):
             raise PipelineError(f"the experiment {point.name} is not that grid point ({problem}): "
                                 f"`dvc exp remove [-g <remote>] {point.name}`")  # fmt: skip
     for name in sorted(here) if remote else []:
@@ -152,7 +153,7 @@ def run_shard(points: Sequence[Point], shard: str, remote: str, timeout: float) 
         done = done_points(points, remote, outputs)
         todo = [point for point in mine if point.name not in done]
         log.info("%d of %d points to run, the others are done", len(todo), len(mine))
-        head_params, failed = read_yaml(PARAMS_FILE), []
+        failed = []
         for point in todo:
             check_clean()
             log.info("%s: running %s", point.name, " ".join(point.overrides))
@@ -163,7 +164,7 @@ def run_shard(points: Sequence[Point], shard: str, remote: str, timeout: float) 
                 failed.append(point.name)
                 continue
             pull, commit = False, experiments([point])[point.name]
-            if problem := problem_with(point, commit, head_params):
+            if problem := problem_with(point, commit):
                 raise PipelineError(
                     f"{point.name} is not that grid point ({problem}): kept here, not pushed, "
                     f"`git diff HEAD {commit[:7]}` shows it; `dvc exp remove {point.name}`"
